@@ -1,0 +1,101 @@
+"""How an episode is laid out as index documents, and how it is read back.
+
+Each paragraph is one document carrying its turn (speaker, section) and the
+episode fields that queries filter on; each episode adds one document holding
+its description, its source path and the file's hash. Everything needed to
+rebuild the :class:`~podsearch.model.Episode` is stored, so ``show`` and a
+rebuild that meets a broken file can use the indexed copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .model import Episode, EpisodeInfo, Paragraph, Turn
+from .records import episode_from_json, episode_json
+from .schema import EPISODE, PARAGRAPH
+
+
+def _guest_terms(info: EpisodeInfo) -> str:
+    return " ".join((*info.guests, *info.guest_names))
+
+
+def _about(episode: Episode) -> str:
+    """What the episode is about: title, topics, description and section headers."""
+    headers = dict.fromkeys(turn.section for turn in episode.turns if turn.section)
+    return "\n".join((episode.title, *episode.topics, episode.description, *headers))
+
+
+def episode_documents(episode: Episode, path: str, sha: str) -> Iterator[dict[str, Any]]:
+    """The documents to index for one episode: its own, then one per paragraph."""
+    shared = {
+        "eid": episode.id,
+        "season": episode.season,
+        "episode": episode.number,
+        "guest": _guest_terms(episode),
+    }
+    yield {
+        "kind": EPISODE,
+        "about": _about(episode),
+        "meta": episode_json(episode.info()),
+        "path": path,
+        "sha": sha,
+        "counts": (len(episode.turns), sum(len(turn.paragraphs) for turn in episode.turns)),
+        **shared,
+    }
+    for turn in episode.turns:
+        speaker = " ".join(filter(None, (turn.speaker, turn.speaker_name)))
+        for paragraph in turn.paragraphs:
+            yield {
+                "kind": PARAGRAPH,
+                "text": paragraph.text,
+                "section": turn.section,
+                "speaker": speaker or None,
+                "hit": (
+                    paragraph.number,
+                    paragraph.start,
+                    paragraph.estimated,
+                    turn.speaker,
+                    turn.speaker_name,
+                    turn.number,
+                ),
+                **shared,
+            }
+
+
+def paragraph_from_stored(stored: dict[str, Any]) -> Paragraph:
+    """A paragraph document's stored fields as a :class:`Paragraph`."""
+    number, start, estimated = stored["hit"][:3]
+    return Paragraph(text=stored["text"], start=start, estimated=estimated, number=number)
+
+
+def episode_from_stored(meta: str, paragraphs: Iterable[dict[str, Any]]) -> Episode:
+    """Rebuild an :class:`Episode` from its stored description and paragraph documents."""
+    info = episode_from_json(meta)
+    turns: list[Turn] = []
+    current: list[Paragraph] = []
+    current_key: tuple[Any, ...] | None = None
+    for stored in sorted(paragraphs, key=lambda s: s["hit"][0]):
+        _, _, _, speaker, speaker_name, turn_number = stored["hit"]
+        key = (turn_number, speaker, speaker_name, stored.get("section"))
+        if current and key != current_key:
+            turns.append(_turn(current, current_key))
+            current = []
+        current.append(paragraph_from_stored(stored))
+        current_key = key
+    if current:
+        turns.append(_turn(current, current_key))
+    values = {name: getattr(info, name) for name in info.__dataclass_fields__}
+    return Episode(**values, turns=tuple(turns))
+
+
+def _turn(paragraphs: list[Paragraph], key: tuple[Any, ...] | None) -> Turn:
+    number, speaker, speaker_name, section = key  # type: ignore[misc]
+    return Turn(
+        speaker=speaker,
+        paragraphs=tuple(paragraphs),
+        section=section,
+        speaker_name=speaker_name,
+        number=number,
+    )

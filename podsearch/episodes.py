@@ -1,0 +1,422 @@
+"""Reading episode files into :class:`~podsearch.model.Episode` objects.
+
+An episode file is markdown with YAML front matter. The files are written by
+people, so the reader is forgiving about layout (a stray line before the opening
+``---``, CRLF line endings, a byte-order mark, a closing ``---`` without a final
+newline) and strict about trust: YAML is loaded with a safe loader only, every
+value is type-checked, and anything unreadable becomes an :class:`EpisodeError`
+naming the file and, where known, the line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import EpisodeError, NotAnEpisode
+from .model import Chapter, Episode, Paragraph, Turn
+from .timecode import (
+    MAX_SECONDS,
+    parse_duration,
+    parse_time,
+    valid_youtube_id,
+    youtube_id_from_url,
+)
+
+# The C loader parses the corpus ~10x faster; both are *safe* loaders: they only
+# build plain scalars, lists and dicts, never arbitrary Python objects.
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Files larger than this are refused unread (the largest real episode is ~0.3 MB).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+#: Characters per second, used to place untimed paragraphs after the last timed one
+#: (about 150 words a minute).
+SPEAKING_RATE = 15.0
+#: How many lines may precede the opening ``---`` (real files have a stray line).
+_MAX_LINES_BEFORE_FRONT_MATTER = 5
+
+_DELIMITER = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class People:
+    """Guest ids → full names, read lazily from a people folder (``people/mihaileric.md``)."""
+
+    folder: Path | None
+    _names: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def beside(cls, episodes_folder: Path) -> People:
+        """The ``people/`` or ``_people/`` folder next to an episodes folder, if there is one."""
+        for name in ("people", "_people"):
+            candidate = episodes_folder.parent / name
+            if candidate.is_dir():
+                return cls(candidate)
+        return cls(None)
+
+    def name(self, guest_id: str) -> str | None:
+        """The guest's full name, or ``None`` when unknown."""
+        if self.folder is None or not _SAFE_NAME.fullmatch(guest_id):
+            return None
+        if guest_id not in self._names:
+            self._names[guest_id] = self._read_name(self.folder / f"{guest_id}.md")
+        return self._names[guest_id]
+
+    @staticmethod
+    def _read_name(path: Path) -> str | None:
+        try:
+            data = _load_front_matter(path, _read_text(path))
+        except EpisodeError:
+            return None
+        title = data.get("title")
+        return _tidy(title) if isinstance(title, str) else None
+
+
+def read_episode(path: Path | str, people: People | None = None) -> Episode:
+    """Read one episode file.
+
+    Raises :class:`NotAnEpisode` for a file without a transcript and
+    :class:`EpisodeError` for anything unreadable; never anything else.
+    """
+    path = Path(path)
+    if people is None:
+        people = People.beside(path.parent)
+    try:
+        data = _load_front_matter(path, _read_text(path))
+        return _build_episode(path, data, people)
+    except RecursionError:
+        raise EpisodeError(path, "the YAML is nested too deeply") from None
+
+
+def episode_files(folder: Path | str) -> list[Path]:
+    """The ``*.md`` files directly inside a folder, sorted by name.
+
+    Only the folder itself is listed (no recursion, so symlink loops cannot trap
+    the walk). Raises :class:`EpisodeError` when the folder cannot be listed.
+    """
+    folder = Path(folder)
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".md"))
+    except OSError as error:
+        raise EpisodeError(folder, f"cannot list the folder: {error.strerror or error}") from None
+    return [folder / name for name in names]
+
+
+def read_folder(folder: Path | str, people: People | None = None) -> Iterator[Episode | EpisodeError]:
+    """Each file of a folder as an :class:`Episode`, or the error that stopped it."""
+    folder = Path(folder)
+    people = people if people is not None else People.beside(folder)
+    for path in episode_files(folder):
+        try:
+            yield read_episode(path, people)
+        except EpisodeError as error:
+            yield error
+
+
+def episode_id(path: Path) -> str:
+    """An episode's id: its file name without ``.md``."""
+    return path.name[:-3] if path.name.endswith(".md") else path.name
+
+
+# --- the file and its front matter ---------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    """The file as text with ``\\n`` line endings and no byte-order mark."""
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise EpisodeError(path, "is a directory, not an episode file") from None
+    except OSError as error:
+        raise EpisodeError(path, f"cannot read the file: {error.strerror or error}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise EpisodeError(path, f"the file is larger than {MAX_FILE_BYTES // 2**20} MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise EpisodeError(path, "the file is not valid UTF-8", line=line) from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _load_front_matter(path: Path, text: str) -> dict[str, Any]:
+    """Parse the YAML between the first two ``---`` lines into a dict."""
+    opening = _DELIMITER.search(text)
+    if opening is None or text.count("\n", 0, opening.start()) > _MAX_LINES_BEFORE_FRONT_MATTER:
+        raise NotAnEpisode(path, "no YAML front matter (expected a line '---' at the top)")
+    closing = _DELIMITER.search(text, opening.end())
+    if closing is None:
+        line = text.count("\n", 0, opening.start()) + 1
+        raise EpisodeError(path, "the front matter opened here is never closed with '---'", line=line)
+    body = text[opening.end() : closing.start()]
+    first_line = text.count("\n", 0, opening.end())  # lines before the YAML body
+    try:
+        data = yaml.load(body, Loader=_Loader)  # noqa: S506 - a safe loader, see _Loader
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "invalid YAML"
+        if mark is None:
+            raise EpisodeError(path, f"invalid YAML: {problem}") from None
+        raise EpisodeError(
+            path, f"invalid YAML: {problem}", line=first_line + mark.line + 1, column=mark.column + 1
+        ) from None
+    except yaml.YAMLError as error:
+        raise EpisodeError(path, f"invalid YAML: {error}") from None
+    if data is None:
+        raise NotAnEpisode(path, "the front matter is empty")
+    if not isinstance(data, dict):
+        raise NotAnEpisode(path, f"the front matter is a {_kind(data)}, not a mapping")
+    return data
+
+
+# --- from YAML values to the model ---------------------------------------------------------
+
+
+def _build_episode(path: Path, data: dict[str, Any], people: People) -> Episode:
+    transcript = data.get("transcript")
+    if transcript is None:
+        raise NotAnEpisode(path, "no transcript")
+    if not isinstance(transcript, list):
+        raise NotAnEpisode(path, f"the transcript is a {_kind(transcript)}, not a list")
+
+    guests = _strings(data.get("guests"))
+    guest_names = tuple(people.name(guest) or guest for guest in guests)
+    turns = _turns(transcript, _full_names(guest_names))
+    if not turns:
+        raise NotAnEpisode(path, "the transcript has no lines")
+
+    ids = data.get("ids") if isinstance(data.get("ids"), dict) else {}
+    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    title = _text(data.get("title")) or episode_id(path)
+    return Episode(
+        id=episode_id(path),
+        title=title,
+        short_title=_text(data.get("short")) or title,
+        season=_whole_number(data.get("season")),
+        number=_whole_number(data.get("episode")),
+        guests=guests,
+        guest_names=guest_names,
+        youtube_id=valid_youtube_id(ids.get("youtube")) or youtube_id_from_url(links.get("youtube")),
+        date_added=_date(data.get("dateadded")),
+        duration=parse_duration(data.get("duration")),
+        topics=_strings(data.get("topics")),
+        description=_text(data.get("description")),
+        chapters=_chapters(data.get("quotableClips")),
+        path=str(path),
+        turns=turns,
+    )
+
+
+def _turns(items: list[Any], full_names: dict[str, str]) -> tuple[Turn, ...]:
+    """Group ``line`` items into speaker turns; ``header`` items start sections."""
+    # First pass: the paragraphs with their raw times, speakers and sections.
+    texts: list[str] = []
+    times: list[int | None] = []
+    speakers: list[str | None] = []
+    sections: list[str | None] = []
+    breaks: list[bool] = []  # a header came right before this paragraph
+    speaker: str | None = None
+    section: str | None = None
+    after_header = False
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if "header" in item:
+            header = _text(item.get("header"))
+            section = header or section
+            after_header = True
+            continue
+        text = _text(item.get("line"))
+        if not text:
+            continue
+        speaker = _speaker(item.get("who")) or speaker
+        texts.append(text)
+        times.append(_seconds(item.get("sec")) if "sec" in item else None)
+        if times[-1] is None and "time" in item:
+            times[-1] = _seconds(item.get("time"))
+        speakers.append(speaker)
+        sections.append(section)
+        breaks.append(after_header)
+        after_header = False
+
+    # Second pass: times for the untimed paragraphs, then the turns.
+    starts = _estimate_times(texts, times)
+    turns: list[Turn] = []
+    current: list[Paragraph] = []
+    for number, text in enumerate(texts):
+        if current and (breaks[number] or speakers[number] != speakers[number - 1]):
+            turns.append(_turn(current, speakers, sections, full_names, len(turns)))
+            current = []
+        start, estimated = starts[number]
+        current.append(Paragraph(text=text, start=start, estimated=estimated, number=number))
+    if current:
+        turns.append(_turn(current, speakers, sections, full_names, len(turns)))
+    return tuple(turns)
+
+
+def _turn(
+    paragraphs: list[Paragraph],
+    speakers: list[str | None],
+    sections: list[str | None],
+    full_names: dict[str, str],
+    number: int,
+) -> Turn:
+    first = paragraphs[0].number
+    speaker = speakers[first]
+    return Turn(
+        speaker=speaker,
+        paragraphs=tuple(paragraphs),
+        section=sections[first],
+        speaker_name=full_names.get(speaker.casefold()) if speaker else None,
+        number=number,
+    )
+
+
+def _estimate_times(texts: list[str], times: list[int | None]) -> list[tuple[int, bool]]:
+    """Give every paragraph a start; untimed ones are interpolated by text length.
+
+    An untimed paragraph lies between the previous timed paragraph and the next
+    one, in proportion to the characters spoken in between (the previous timed
+    paragraph's own text included). After the last timed paragraph, or where the
+    next time goes backwards, the speaking rate places it instead. Times that go
+    backwards are kept as the file gives them.
+    """
+    # Prefix sums of text lengths and the next timed paragraph, so that long
+    # untimed runs cost linear time.
+    offsets = [0]
+    for text in texts:
+        offsets.append(offsets[-1] + len(text))
+    next_timed: list[int | None] = [None] * len(times)
+    upcoming: int | None = None
+    for index in range(len(times) - 1, -1, -1):
+        next_timed[index] = upcoming
+        if times[index] is not None:
+            upcoming = index
+
+    starts: list[tuple[int, bool]] = []
+    anchor_time, anchor_offset = 0, 0  # last known time, and where its paragraph starts
+    for index, given in enumerate(times):
+        if given is not None:
+            starts.append((given, False))
+            anchor_time, anchor_offset = given, offsets[index]
+            continue
+        spoken = offsets[index] - anchor_offset
+        later = next_timed[index]
+        next_time = times[later] if later is not None else None
+        if later is not None and next_time is not None and next_time >= anchor_time:
+            span = offsets[later] - anchor_offset
+            estimate = anchor_time + (next_time - anchor_time) * (spoken / span if span else 0.0)
+        else:
+            estimate = anchor_time + spoken / SPEAKING_RATE
+        starts.append((min(MAX_SECONDS, int(estimate)), True))
+    return starts
+
+
+def _chapters(value: Any) -> tuple[Chapter, ...]:
+    chapters = []
+    for item in value if isinstance(value, list) else ():
+        if not isinstance(item, dict):
+            continue
+        name = _text(item.get("name"))
+        start = _seconds(item.get("startOffset"))
+        if name and start is not None:
+            chapters.append(Chapter(name=name, start=start, end=_seconds(item.get("endOffset"))))
+    return tuple(sorted(chapters, key=lambda c: c.start))
+
+
+def _full_names(guest_names: Iterable[str]) -> dict[str, str]:
+    """Map how a guest may appear as speaker (full or first name) to the full name."""
+    names: dict[str, str] = {}
+    first_names: dict[str, list[str]] = {}
+    for name in guest_names:
+        names[name.casefold()] = name
+        first_names.setdefault(name.split()[0].casefold(), []).append(name)
+    for first, full in first_names.items():
+        if len(full) == 1 and full[0].casefold() != first:  # ambiguous first names stay as said
+            names.setdefault(first, full[0])
+    return names
+
+
+# --- checked scalar values -----------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string"}.get(type(value), type(value).__name__)
+
+
+def _tidy(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _text(value: Any) -> str:
+    """A scalar as tidy text; lists, mappings and missing values become ``""``."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _speaker(value: Any) -> str | None:
+    """``"Alexey:"`` and ``" Alexey"`` are both ``"Alexey"``; non-text is no speaker."""
+    if not isinstance(value, str):
+        return None
+    name = _tidy(value).rstrip(":").strip()
+    return name or None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    return tuple(text for text in (_text(item) for item in value) if text)
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 0 <= value <= 1_000_000:
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+        return int(value.strip())
+    return None
+
+
+def _seconds(value: Any) -> int | None:
+    """A time in whole seconds from an int, float or clock string; garbage is ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = int(value) if math.isfinite(value) else None
+    elif isinstance(value, str):
+        value = parse_time(value)
+    if isinstance(value, int) and 0 <= value <= MAX_SECONDS:
+        return value
+    return None
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None

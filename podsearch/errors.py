@@ -1,0 +1,74 @@
+"""The exceptions podsearch raises: every one is a :class:`PodsearchError`.
+
+The CLI maps each class to one line on stderr and a documented exit code, so a
+message here should tell the user what went wrong *and* what to do next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PodsearchError(Exception):
+    """Base class of every error podsearch raises on purpose."""
+
+
+class EpisodeError(PodsearchError):
+    """An episode file that cannot be read as an episode.
+
+    Carries the file's path and, where the YAML parser says so, the 1-based line
+    and column of the problem, so a report can point at the exact spot.
+    """
+
+    def __init__(
+        self, path: Path | str, reason: str, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    @property
+    def location(self) -> str:
+        """``path``, ``path:line`` or ``path:line:column``."""
+        where = str(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+    def __reduce__(self):  # keep the fields when sent between processes
+        return (type(self), (self.path, self.reason, self.line, self.column))
+
+
+class NotAnEpisode(EpisodeError):
+    """A readable file that is not an episode (no transcript, a template)."""
+
+
+class QueryError(PodsearchError):
+    """A query that cannot be searched as written."""
+
+
+class IndexUnavailableError(PodsearchError):
+    """The index cannot be used as it is (missing, locked, or from another version)."""
+
+
+class IndexMissingError(IndexUnavailableError):
+    """There is no index where one was expected."""
+
+
+class IndexVersionError(IndexUnavailableError):
+    """The index was written by an incompatible podsearch version."""
+
+
+class IndexLockedError(IndexUnavailableError):
+    """Another process is updating the index."""
+
+
+class EpisodeNotFound(PodsearchError):
+    """No indexed episode matches the given id or code."""

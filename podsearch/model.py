@@ -1,0 +1,294 @@
+"""The data podsearch reads and returns: plain frozen dataclasses.
+
+Nothing here knows about files, Whoosh or terminals. Episodes come from
+:mod:`podsearch.episodes`; hits and results from :mod:`podsearch.query`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, overload
+
+from .timecode import format_time, moment_url
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """One transcript line: what was said, and when (whole seconds)."""
+
+    text: str
+    start: int
+    #: True when the file gave no time and ``start`` was interpolated.
+    estimated: bool = False
+    #: Position of the paragraph in its episode, from 0.
+    number: int = 0
+
+    @property
+    def time(self) -> str:
+        """The start as a clock time, ``"55:56"``."""
+        return format_time(self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Consecutive paragraphs by one speaker within one section."""
+
+    speaker: str | None
+    paragraphs: tuple[Paragraph, ...]
+    #: The latest section header before the turn, if any.
+    section: str | None = None
+    #: The speaker's full name when the speaker is one of the episode's known guests.
+    speaker_name: str | None = None
+    #: Position of the turn in its episode, from 0.
+    number: int = 0
+
+    @property
+    def start(self) -> int:
+        """When the turn begins, in seconds."""
+        return self.paragraphs[0].start
+
+    @property
+    def text(self) -> str:
+        """The turn's paragraphs joined by blank lines."""
+        return "\n\n".join(p.text for p in self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """A named stretch of an episode (the files' ``quotableClips``)."""
+
+    name: str
+    start: int
+    end: int | None = None
+
+    def covers(self, seconds: int) -> bool:
+        """Whether the moment lies in this chapter."""
+        return self.start <= seconds and (self.end is None or seconds < self.end)
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """What describes an episode, without its transcript."""
+
+    id: str
+    title: str
+    short_title: str = ""
+    season: int | None = None
+    number: int | None = None
+    #: Guest ids as in the file (``mihaileric``).
+    guests: tuple[str, ...] = ()
+    #: Guest full names, from the people folder where there is one (else the ids).
+    guest_names: tuple[str, ...] = ()
+    #: A validated 11-character YouTube id, or ``None``.
+    youtube_id: str | None = None
+    date_added: date | None = None
+    #: Length in seconds, when the file says.
+    duration: int | None = None
+    topics: tuple[str, ...] = ()
+    description: str = ""
+    chapters: tuple[Chapter, ...] = ()
+    #: The file the episode was read from.
+    path: str | None = None
+
+    @property
+    def code(self) -> str:
+        """``"S05E05"``, or the id when season or number is unknown."""
+        if self.season is None or self.number is None:
+            return self.id
+        return f"S{self.season:02d}E{self.number:02d}"
+
+    def url(self, seconds: int = 0) -> str | None:
+        """The YouTube link at that second, or ``None`` when the id is unknown."""
+        return moment_url(self.youtube_id, seconds)
+
+    def chapter_at(self, seconds: int) -> Chapter | None:
+        """The chapter covering the moment, if the episode has chapters."""
+        covering = [c for c in self.chapters if c.covers(seconds)]
+        return covering[-1] if covering else None
+
+    def info(self) -> EpisodeInfo:
+        """This episode's description alone (drops the transcript of an :class:`Episode`)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(EpisodeInfo)}
+        return EpisodeInfo(**values)
+
+
+@dataclass(frozen=True)
+class Episode(EpisodeInfo):
+    """An episode with its transcript as speaker turns."""
+
+    turns: tuple[Turn, ...] = ()
+
+    @property
+    def paragraphs(self) -> tuple[Paragraph, ...]:
+        """Every paragraph in order."""
+        return tuple(p for turn in self.turns for p in turn.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """A short excerpt of a hit's text, with the matched words as ``(start, end)`` offsets."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked moment: where in which episode someone said the matching words."""
+
+    episode: EpisodeInfo
+    text: str
+    start: int
+    estimated: bool = False
+    speaker: str | None = None
+    speaker_name: str | None = None
+    section: str | None = None
+    chapter: str | None = None
+    score: float = 0.0
+    #: Matched words as ``(start, end)`` character offsets into :attr:`text`.
+    spans: tuple[tuple[int, int], ...] = ()
+    #: A window of :attr:`text` around the best match.
+    snippet: Snippet | None = None
+    #: Position of the paragraph in its episode.
+    paragraph: int = 0
+    #: Paragraphs just before and after (see ``context=``).
+    before: tuple[Paragraph, ...] = ()
+    after: tuple[Paragraph, ...] = ()
+
+    @property
+    def youtube_id(self) -> str | None:
+        """The episode's validated YouTube id."""
+        return self.episode.youtube_id
+
+    @property
+    def url(self) -> str | None:
+        """``https://www.youtube.com/watch?v=<id>&t=<start>s``, or ``None`` without an id."""
+        return self.episode.url(self.start)
+
+    @property
+    def time(self) -> str:
+        """The start as a clock time, ``"55:56"``."""
+        return format_time(self.start)
+
+    @property
+    def who(self) -> str | None:
+        """The speaker's full name when known, else the name in the transcript."""
+        return self.speaker_name or self.speaker
+
+    def to_record(self) -> dict[str, Any]:
+        """The hit as plain JSON-ready values (the fields of ``--json``)."""
+        from .records import hit_record
+
+        return hit_record(self)
+
+    def play(self) -> Any:
+        """An embeddable YouTube player starting at this moment (needs IPython)."""
+        from .notebook import player
+
+        return player(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook import hits_html
+
+        return hits_html([self])
+
+
+@dataclass(frozen=True)
+class EpisodeGroup:
+    """An episode's hits when results are grouped by episode."""
+
+    episode: EpisodeInfo
+    hits: tuple[Hit, ...]
+    #: How many moments of the episode matched (may exceed ``len(hits)``).
+    count: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Results(Sequence[Hit]):
+    """The ranked hits of one query; a sequence of :class:`Hit`."""
+
+    query: str
+    hits: tuple[Hit, ...] = ()
+    #: How many moments matched in all (``len(self)`` is at most the limit).
+    total: int = 0
+    #: A corrected query when some words were not found as typed, else ``None``.
+    suggestion: str | None = None
+    #: Seconds the search took.
+    elapsed: float = 0.0
+    #: With ``group_by="episode"``: the episodes in rank order.
+    groups: tuple[EpisodeGroup, ...] = ()
+
+    @overload
+    def __getitem__(self, index: int) -> Hit: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Hit, ...]: ...
+    def __getitem__(self, index: int | slice) -> Hit | tuple[Hit, ...]:
+        return self.hits[index]
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Each hit as a plain dict, with the same fields as ``podsearch --json``."""
+        from .records import hit_record
+
+        return [hit_record(hit) for hit in self.hits]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per hit (needs ``pip install 'podsearch[pandas]'``)."""
+        from .notebook import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook import results_html
+
+        return results_html(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A file that could not be indexed, and why."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What an index update did, episode ids by outcome."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    failed: tuple[Failure, ...] = ()
+    #: Paragraphs written (those of added and updated episodes).
+    paragraphs: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    folders: tuple[str, ...] = field(default=())
+
+    @property
+    def changed(self) -> bool:
+        """Whether the index content changed."""
+        return bool(self.added or self.updated or self.removed)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every file was read."""
+        return not self.failed
+
+    def summary(self) -> str:
+        """``"2 added, 1 updated, 0 removed, 197 unchanged, 1 failed"``."""
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.failed)} failed"
+        )

@@ -1,0 +1,107 @@
+"""Model objects as plain JSON-ready values, and back.
+
+One place decides the field names of ``--json``, ``to_records()`` and the
+episode descriptions stored in the index.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from .model import Chapter, EpisodeInfo, Hit, Paragraph
+
+
+def episode_record(info: EpisodeInfo) -> dict[str, Any]:
+    """An episode's description as plain values."""
+    return {
+        "id": info.id,
+        "code": info.code,
+        "title": info.title,
+        "short_title": info.short_title,
+        "season": info.season,
+        "number": info.number,
+        "guests": list(info.guests),
+        "guest_names": list(info.guest_names),
+        "youtube_id": info.youtube_id,
+        "date_added": info.date_added.isoformat() if info.date_added else None,
+        "duration": info.duration,
+        "topics": list(info.topics),
+        "description": info.description,
+        "chapters": [[c.name, c.start, c.end] for c in info.chapters],
+        "path": info.path,
+    }
+
+
+def episode_from_record(record: dict[str, Any]) -> EpisodeInfo:
+    """The inverse of :func:`episode_record`."""
+    added = record.get("date_added")
+    return EpisodeInfo(
+        id=record["id"],
+        title=record["title"],
+        short_title=record.get("short_title", ""),
+        season=record.get("season"),
+        number=record.get("number"),
+        guests=tuple(record.get("guests", ())),
+        guest_names=tuple(record.get("guest_names", ())),
+        youtube_id=record.get("youtube_id"),
+        date_added=date.fromisoformat(added) if added else None,
+        duration=record.get("duration"),
+        topics=tuple(record.get("topics", ())),
+        description=record.get("description", ""),
+        chapters=tuple(Chapter(name, start, end) for name, start, end in record.get("chapters", ())),
+        path=record.get("path"),
+    )
+
+
+def episode_json(info: EpisodeInfo) -> str:
+    """An episode's description as a JSON string (stored in the index)."""
+    return json.dumps(episode_record(info), ensure_ascii=False)
+
+
+def episode_from_json(text: str) -> EpisodeInfo:
+    """The inverse of :func:`episode_json`."""
+    return episode_from_record(json.loads(text))
+
+
+def paragraph_record(paragraph: Paragraph) -> dict[str, Any]:
+    """A context paragraph as plain values."""
+    return {
+        "text": paragraph.text,
+        "start": paragraph.start,
+        "time": paragraph.time,
+        "estimated": paragraph.estimated,
+        "number": paragraph.number,
+    }
+
+
+def hit_record(hit: Hit) -> dict[str, Any]:
+    """Every field of a hit as plain values (``--json``, ``to_records()``)."""
+    episode = hit.episode
+    return {
+        "episode_id": episode.id,
+        "episode_code": episode.code,
+        "episode_title": episode.title,
+        "season": episode.season,
+        "episode": episode.number,
+        "guests": list(episode.guest_names or episode.guests),
+        "date_added": episode.date_added.isoformat() if episode.date_added else None,
+        "youtube_id": hit.youtube_id,
+        "url": hit.url,
+        "start": hit.start,
+        "time": hit.time,
+        "estimated": hit.estimated,
+        "speaker": hit.speaker,
+        "speaker_name": hit.speaker_name,
+        "section": hit.section,
+        "chapter": hit.chapter,
+        "score": round(hit.score, 4),
+        "text": hit.text,
+        "spans": [list(span) for span in hit.spans],
+        "snippet": hit.snippet.text if hit.snippet else None,
+        "snippet_spans": [list(span) for span in hit.snippet.spans] if hit.snippet else [],
+        "paragraph": hit.paragraph,
+        "before": [paragraph_record(p) for p in hit.before],
+        "after": [paragraph_record(p) for p in hit.after],
+    }

@@ -8,8 +8,8 @@
 
 __version__ = "0.1.0"
 
-from .api import Index, IndexStats, search
-from .episodes import read_episode, read_folder
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     EpisodeError,
     EpisodeNotFound,
@@ -34,6 +34,36 @@ from .model import (
     Turn,
     UpdateReport,
 )
+
+# The index and the episode reader pull in Whoosh and PyYAML: they are loaded on
+# first use, so ``import podsearch`` (and the ``podsearch`` command) start fast.
+_LAZY = {
+    "Index": "api",
+    "IndexStats": "api",
+    "search": "api",
+    "read_episode": "episodes",
+    "read_folder": "episodes",
+}
+
+if TYPE_CHECKING:
+    from .api import Index, IndexStats, search
+    from .episodes import read_episode, read_folder
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'podsearch' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Chapter",

@@ -44,6 +44,8 @@ class Index:
     def __init__(self, path: Path | str | None = None) -> None:
         self._store = IndexDir(path)
         self._searcher: Any = None
+        #: Work kept for the open searcher (speller, episode descriptions).
+        self._cache: dict[str, Any] = {}
 
     @property
     def path(self) -> Path:
@@ -107,7 +109,14 @@ class Index:
         )
         return self._read(
             lambda searcher: q.search(
-                searcher, query, limit=limit, filters=filters, group_by=group_by, sort=sort, context=context
+                searcher,
+                query,
+                limit=limit,
+                filters=filters,
+                group_by=group_by,
+                sort=sort,
+                context=context,
+                cache=self._cache,
             )
         )
 
@@ -183,6 +192,7 @@ class Index:
             self.close()
         if self._searcher is None:
             self._searcher = self._store.open().searcher()
+            self._cache = {}
         return self._searcher
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
-from .schema import FastText
+from .schema import FastText, positions_of, terms
 
 #: Postings blocks are not zlib-compressed: compressing cost more at index time,
 #: and decompressing at query time, than the ~30% of disk it saves.
@@ -91,14 +91,17 @@ class BulkSegmentWriter(SegmentWriter):
 
     def _add_text(self, fieldname: str, field: FastText, value: str, docnum: int) -> int:
         """The fast path for text: no token objects, no intermediate tuples."""
-        terms = self._terms
+        pool = self._terms
         encode = field.encode
         length = 0
-        for term, positions in field.term_positions(value).items():
+        words = terms(value)
+        if field.terms_field is not None:
+            self.perdocwriter.add_field(field.terms_field, self.schema[field.terms_field], " ".join(words), 0)
+        for term, positions in positions_of(words).items():
             key = (fieldname, term.encode("utf-8"))
-            postings = terms.get(key)
+            postings = pool.get(key)
             if postings is None:
-                terms[key] = postings = _Postings()
+                pool[key] = postings = _Postings()
             postings.docnums.append(docnum)
             postings.weights.append(float(len(positions)))
             postings.values.append(encode(positions))

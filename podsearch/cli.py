@@ -2,6 +2,9 @@
 
 ``podsearch "some words"`` searches; any first argument that is not a command
 name is a query (``podsearch search index`` searches for the word "index").
+The console script starts in :mod:`podsearch.launcher`, which runs a plain
+search without loading this module (typer is slow to import); both paths run
+:func:`podsearch.launcher.run_search`.
 """
 
 from __future__ import annotations
@@ -18,28 +21,22 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import (
-    EpisodeError,
-    EpisodeNotFound,
-    IndexLockedError,
-    IndexMissingError,
-    IndexVersionError,
-    PodsearchError,
-    QueryError,
-)
-
-EXIT_OK = 0
-EXIT_FILES_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INCOMPATIBLE = 65
-EXIT_NOT_FOUND = 66
-EXIT_LOCKED = 75
-
-EXIT_CODES_HELP = (
-    "Exit codes: 0 success (also when nothing matched); 1 some episode files failed to "
-    "index (the rest were indexed); 2 usage error or bad query; 65 index written by an "
-    "incompatible version; 66 no index, episodes folder or episode; 75 the index is locked "
-    "by another 'podsearch index'."
+from .errors import PodsearchError
+from .launcher import (  # noqa: F401  (the exit codes are part of this module's interface)
+    EXIT_CODES_HELP,
+    EXIT_FILES_FAILED,
+    EXIT_INCOMPATIBLE,
+    EXIT_LOCKED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    MAX_CONTEXT,
+    MAX_LIMIT,
+    SearchOptions,
+    error_message,
+    exit_code,
+    print_error,
+    run_search,
 )
 
 _OPTIONS_WITHOUT_COMMAND = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
@@ -58,8 +55,15 @@ app = typer.Typer(
     cls=_QueryByDefault,
     help=(
         "Find the moment someone said something in a podcast.\n\n"
-        'Search: podsearch "full-stack data scientist"\n\n'
-        "Index: podsearch index episodes/\n\n" + EXIT_CODES_HELP
+        "\b\nExamples:\n"
+        "  podsearch index episodes/                    index (or update) the episodes\n"
+        '  podsearch "full-stack data scientist"        search (same as: podsearch search ...)\n'
+        '  podsearch "feature store" --season 5 --json  search, as JSON\n'
+        "  podsearch show S05E05 --at 55:56             read the transcript around a moment\n"
+        "  podsearch episodes                           list what is indexed\n\n"
+        "Each command has its own --help.\n\n"
+        "\b\nShell completion (bash, zsh, fish, PowerShell):\n  podsearch --install-completion\n\n"
+        + EXIT_CODES_HELP
     ),
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
@@ -98,30 +102,15 @@ def _main(
 # --- errors -------------------------------------------------------------------------------
 
 
-def _error(message: str, code: int) -> typer.Exit:
-    from .render import console
-    from .sanitize import visible
-
-    err = console(stderr=True)
-    err.print(f"Error: {visible(message)}", style="red", markup=False, highlight=False)
-    return typer.Exit(code)
-
-
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
-    """Turn podsearch's own errors into one line on stderr and an exit code."""
+    """Turn podsearch's own errors into one line on stderr and their exit code
+    (see :func:`podsearch.launcher.exit_code`)."""
     try:
         yield
-    except QueryError as error:
-        raise _error(f"bad query: {error}", EXIT_USAGE) from None
-    except IndexLockedError as error:
-        raise _error(str(error), EXIT_LOCKED) from None
-    except IndexVersionError as error:
-        raise _error(str(error), EXIT_INCOMPATIBLE) from None
-    except (IndexMissingError, EpisodeNotFound, EpisodeError) as error:
-        raise _error(str(error), EXIT_NOT_FOUND) from None
     except PodsearchError as error:
-        raise _error(str(error), EXIT_USAGE) from None
+        print_error(error_message(error))
+        raise typer.Exit(exit_code(error)) from None
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[date]:
@@ -136,77 +125,72 @@ def _parse_date(value: Optional[str], option: str) -> Optional[date]:
 # --- search ---------------------------------------------------------------------------------
 
 
-@app.command(epilog='Examples: podsearch "feature store" --season 5   |   podsearch search index --json | jq .hits[0].url')
+_SEARCH_EXAMPLES = """\b
+Examples:
+  podsearch "full-stack data scientist"
+  podsearch "feature store" --season 5 --limit 3
+  podsearch '"model monitoring" -drift' --by-episode
+  podsearch mlops --speaker alexey --after 2022-01-01 --context 1
+  podsearch search index --json | jq '.hits[0].url'
+  podsearch "data quality" --jsonl | jq -r .url"""
+
+
+@app.command(epilog=_SEARCH_EXAMPLES)
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find; supports \"phrases\", -exclude, OR, NOT, prefix*, speaker:, guest:, season:, episode:.", show_default=False)],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many moments to show.")] = 10,
+    query: Annotated[
+        str,
+        typer.Argument(
+            metavar="QUERY",
+            help='Words to find; supports "phrases", -exclude, OR, AND, NOT, (groups), prefix*, '
+            "speaker:, guest:, season:, episode:.",
+            show_default=False,
+        ),
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="How many moments (or episodes, with --by-episode) to show.")] = 10,
     speaker: Annotated[Optional[str], typer.Option(help="Only moments said by this speaker (name as in the transcript).")] = None,
     guest: Annotated[Optional[str], typer.Option(help="Only episodes with this guest (id or name).")] = None,
     season: Annotated[Optional[int], typer.Option(min=0, help="Only this season.")] = None,
-    episode: Annotated[Optional[int], typer.Option(min=0, help="Only this episode number.")] = None,
-    after: Annotated[Optional[str], typer.Option(help="Only episodes added on or after this date (YYYY-MM-DD).")] = None,
-    before: Annotated[Optional[str], typer.Option(help="Only episodes added on or before this date (YYYY-MM-DD).")] = None,
-    by_episode: Annotated[bool, typer.Option("--by-episode", help="Group moments by episode.")] = False,
+    episode: Annotated[Optional[int], typer.Option(min=0, help="Only this episode number (with --season: one episode).")] = None,
+    after: Annotated[Optional[str], typer.Option(metavar="<date>", help="Only episodes added on or after this date (YYYY-MM-DD).")] = None,
+    before: Annotated[Optional[str], typer.Option(metavar="<date>", help="Only episodes added on or before this date (YYYY-MM-DD).")] = None,
+    by_episode: Annotated[bool, typer.Option("--by-episode", help="Group moments by episode: episodes ranked, with their best moments.")] = False,
     sort: Annotated[Sort, typer.Option(help="Order by relevance or by date (newest first).")] = Sort.relevance,
-    context: Annotated[int, typer.Option("--context", "-C", min=0, max=20, help="Paragraphs to show before and after each moment.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document with every field.")] = False,
-    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON object per moment.")] = False,
+    context: Annotated[int, typer.Option("--context", "-C", min=0, max=MAX_CONTEXT, metavar="<n>", help="Show n paragraphs before and after each moment.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document with every field of every hit.")] = False,
+    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON object per hit, one per line.")] = False,
     index: IndexOption = None,
     episodes: Annotated[
         Optional[Path],
         typer.Option("--episodes", help="Episodes folder used to build a missing index [default: $PODSEARCH_EPISODES or ./episodes].", show_default=False),
     ] = None,
 ) -> None:
-    """Search the index for moments (the default command)."""
-    from .api import Index
-    from .render import console, print_results, results_json, results_jsonl
-    from .storage import default_episodes_path
+    """Search for moments (the default command: podsearch "words" is the same).
 
-    after_date, before_date = _parse_date(after, "--after"), _parse_date(before, "--before")
-    err = console(stderr=True)
-    with _errors(), Index(index) as ix:
-        if _missing(ix):
-            folder = episodes or default_episodes_path()
-            err.print(f"No index at {ix.path} yet: building it from {folder} …", markup=False, highlight=False)
-            report = ix.update(folder)
-            err.print(
-                f"Indexed {len(report.added)} episode(s), {report.paragraphs:,} paragraphs in {report.seconds:.1f} s.",
-                markup=False,
-                highlight=False,
-            )
-            for failure in report.failed:
-                err.print(f"{failure.path}: {failure.message}", markup=False, highlight=False)
-        results = ix.search(
-            query,
-            limit=limit,
-            speaker=speaker,
-            guest=guest,
-            season=season,
-            episode=episode,
-            after=after_date,
-            before=before_date,
-            group_by="episode" if by_episode else None,
-            sort=sort.value,
-            context=context,
-        )
-    if as_json:
-        sys.stdout.write(results_json(results) + "\n")
-    elif as_jsonl:
-        for line in results_jsonl(results):
-            sys.stdout.write(line + "\n")
-    else:
-        print_results(results, console(), err)
-    if not results.hits and (as_json or as_jsonl):
-        err.print("No moments matched.", markup=False, highlight=False)
-
-
-def _missing(ix: Any) -> bool:
-    """Whether there is no index at all (an index of another version is an error)."""
-    try:
-        ix.check()
-    except IndexMissingError:
-        return True
-    return False
+    Each moment shows its episode, time (~ when estimated), speaker, section,
+    the matched words highlighted and the YouTube link to that second. If there
+    is no index yet, it is first built from the episodes folder.
+    """
+    if as_json and as_jsonl:
+        raise typer.BadParameter("use either --json or --jsonl, not both", param_hint="--json/--jsonl")
+    options = SearchOptions(
+        query=query,
+        limit=limit,
+        speaker=speaker,
+        guest=guest,
+        season=season,
+        episode=episode,
+        after=_parse_date(after, "--after"),
+        before=_parse_date(before, "--before"),
+        by_episode=by_episode,
+        sort=sort.value,
+        context=context,
+        as_json=as_json,
+        as_jsonl=as_jsonl,
+        index=index,
+        episodes=episodes,
+    )
+    with _errors():
+        run_search(options)
 
 
 # --- index ----------------------------------------------------------------------------------
@@ -277,14 +261,28 @@ def _progress(out: Any, quiet: bool) -> Iterator[Any]:
 # --- show, episodes, stats -------------------------------------------------------------------
 
 
-@app.command(epilog="Example: podsearch show S05E05 --at 55:56")
+_SHOW_EXAMPLES = """\b
+Examples:
+  podsearch show S05E05 --at 55:56
+  podsearch show S05E05 --at 3356 --around 1
+  podsearch show s05e05-researchers-vs-engineers | less -R"""
+
+
+@app.command(epilog=_SHOW_EXAMPLES)
 def show(
-    episode: Annotated[str, typer.Argument(help="Episode id (file name without .md) or code like S05E05.", show_default=False)],
-    at: Annotated[Optional[str], typer.Option(help="Show the transcript around this time (55:56, 1:02:57 or seconds).")] = None,
-    around: Annotated[int, typer.Option(min=0, help="Paragraphs before and after --at.")] = 3,
+    episode: Annotated[
+        str,
+        typer.Argument(metavar="EPISODE", help="Episode code like S05E05, or id (file name without .md).", show_default=False),
+    ],
+    at: Annotated[Optional[str], typer.Option(metavar="<time>", help="Show the paragraphs around this time (55:56, 1:02:57 or seconds).")] = None,
+    around: Annotated[int, typer.Option(min=0, metavar="<n>", help="With --at: paragraphs to show before and after the moment.")] = 3,
     index: IndexOption = None,
 ) -> None:
-    """Show an episode's transcript, or the part around a moment, with times and links."""
+    """Show an episode's transcript, or the part around a moment, with times and links.
+
+    Each speaker turn starts with its time, speaker and YouTube link; the
+    paragraph closest to --at is marked with ▶.
+    """
     from .api import Index
     from .render import console, print_episode
     from .timecode import parse_time
@@ -299,25 +297,30 @@ def show(
     print_episode(found, console(), at=seconds, around=around)
 
 
-@app.command(epilog="Example: podsearch episodes --json | jq '.[].title'")
+_EPISODES_EXAMPLES = """\b
+Examples:
+  podsearch episodes
+  podsearch episodes --json | jq -r '.[] | "\\(.code) \\(.title)"'"""
+
+
+@app.command(epilog=_EPISODES_EXAMPLES)
 def episodes(
     index: IndexOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list with every field of every episode.")] = False,
 ) -> None:
-    """List the indexed episodes: season, number, title, guests, date, paragraphs."""
-    import json
-
+    """List the indexed episodes: season and number, date added, paragraphs, title, guests."""
     from .api import Index
-    from .records import episode_record
-    from .render import console, print_episodes
 
     with _errors(), Index(index) as ix:
         infos = ix.episodes()
         counts = ix.paragraph_counts()
     if as_json:
-        records = [dict(episode_record(info), paragraphs=counts.get(info.id)) for info in infos]
-        sys.stdout.write(json.dumps(records, ensure_ascii=True) + "\n")
+        from .records import episodes_json
+
+        sys.stdout.write(episodes_json(infos, counts) + "\n")
     else:
+        from .render import console, print_episodes
+
         print_episodes(infos, counts, console())
 
 
@@ -342,5 +345,7 @@ def stats(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (see :func:`podsearch.launcher.main`)."""
+    from .launcher import main as launch
+
+    launch()

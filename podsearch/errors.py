@@ -72,3 +72,11 @@ class IndexLockedError(IndexUnavailableError):
 
 class EpisodeNotFound(PodsearchError):
     """No indexed episode matches the given id or code."""
+
+
+class MissingExtraError(PodsearchError, ImportError):
+    """An optional dependency is not installed; the message says which extra to install."""
+
+
+class NoVideoError(PodsearchError):
+    """The episode has no valid YouTube id, so there is no video to link or play."""

@@ -20,22 +20,23 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.fields import Schema
 
-from .documents import paragraph_from_stored
+from . import ranking
+from .candidates import PostingsScorer, term_frequencies
 from .errors import QueryError
-from .model import EpisodeGroup, EpisodeInfo, Hit, Paragraph, Results, Snippet
+from .hits import make_hit
+from .model import EpisodeGroup, EpisodeInfo, Hit, Results
 from .records import episode_from_json
-from .schema import EPISODE, PARAGRAPH, fold, make_schema, stem, terms, word_spans
+from .schema import EPISODE, WORD, fold, make_schema, stem, terms, word_spans
+from .spelling import Speller
 
 #: Queries longer than this are refused (a long quote is ~1,800 characters).
 MAX_QUERY_CHARS = 2_000
 #: At most this many words of a query are searched.
 MAX_QUERY_TERMS = 64
 #: Candidates the first stage hands to the re-ranker.
-CANDIDATES = 64
+CANDIDATES = 40
 #: Fields a query may name (``speaker:alexey``); the rest of the schema is internal.
 QUERY_FIELDS = ("text", "speaker", "guest", "season", "episode")
-#: Characters around the matched words in a snippet.
-SNIPPET_CHARS = 240
 SORTS = ("relevance", "date")
 
 # Function words: dropped from the candidate stage of a query that has other
@@ -92,7 +93,7 @@ def parse(text: str) -> wq.Query:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
     try:
-        parsed = _PARSER.parse(text)
+        parsed = _normalized(_PARSER.parse(text))
         _check(parsed)
     except QueryError:
         raise
@@ -107,11 +108,22 @@ def parse(text: str) -> wq.Query:
     return parsed
 
 
+def _normalized(node: wq.Query) -> wq.Query:
+    """Quoted words in a field without positions (``guest:"jane doe"``) mean all of them."""
+    if isinstance(node, wq.Phrase) and node.fieldname != "text":
+        return wq.And([wq.Term(node.fieldname, word) for word in node.words])
+    if node.is_leaf():
+        return node
+    return node.apply(_normalized)
+
+
 def _check(node: wq.Query) -> None:
     """Refuse what would be slow: bare or one-letter wildcards, too many words."""
     count = 0
     for leaf in (item for item in _walk(node) if item.is_leaf()):
         count += 1
+        if isinstance(leaf, wq.Every):
+            raise QueryError("'*' alone would match every moment; add at least one word")
         if isinstance(leaf, (wq.Wildcard, wq.Prefix)):
             stem_text = re.split(r"[*?]", leaf.text, maxsplit=1)[0]
             if len(stem_text) < 2:
@@ -144,7 +156,9 @@ def positive_terms(node: wq.Query) -> list[str]:
             return
         if isinstance(item, wq.Phrase) and item.fieldname == "text":
             found.extend(item.words)
-        elif isinstance(item, (wq.Term, wq.Prefix, wq.Wildcard)) and item.fieldname == "text":
+        elif isinstance(item, wq.Prefix) and item.fieldname == "text":
+            found.append(item.text + "*")
+        elif isinstance(item, (wq.Term, wq.Wildcard)) and item.fieldname == "text":
             found.append(item.text)
         elif not item.is_leaf():
             for child in item.children():
@@ -166,25 +180,17 @@ def _walk(node: wq.Query) -> Iterable[wq.Query]:
             yield from _walk(child)
 
 
-def _candidate_query(node: wq.Query) -> wq.Query:
-    """Drop stop words from a top-level OR of words, unless nothing else is left."""
-    if isinstance(node, wq.Or):
-        content = [
-            child
-            for child in node.subqueries
-            if not (isinstance(child, wq.Term) and child.fieldname == "text" and child.text in STOP_WORDS)
-        ]
-        if content and len(content) < len(node.subqueries):
-            return wq.Or(content) if len(content) > 1 else content[0]
-    return node
-
-
 # --- filters --------------------------------------------------------------------------------
 
 
-def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query:
-    """Whoosh filter restricting matches to paragraphs that pass the filters."""
-    parts: list[wq.Query] = [wq.Term("kind", PARAGRAPH)]
+#: Episode documents never appear as hits. Masking out their ~200 documents is
+#: much cheaper than a filter allowing the ~28,000 paragraph documents.
+EPISODE_MASK = wq.Term("kind", EPISODE)
+
+
+def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query | None:
+    """Whoosh filter restricting matches to paragraphs that pass the filters, if any."""
+    parts: list[wq.Query] = []
     if filters.speaker:
         parts.extend(wq.Term("speaker", word) for word in filters.speaker.lower().split())
     if filters.guest:
@@ -202,7 +208,7 @@ def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query:
             and (filters.before is None or info.date_added <= filters.before)
         ]
         parts.append(wq.Or([wq.Term("eid", eid) for eid in ids]) if ids else wq.NullQuery)
-    return wq.And(parts)
+    return wq.And(parts) if parts else None
 
 
 # --- the episode catalogue ---------------------------------------------------------------------
@@ -236,6 +242,10 @@ class EpisodeCatalog:
 
 # --- searching ------------------------------------------------------------------------------
 
+#: The first stage reads the postings of the query's rarest words (at least
+#: two) up to about this many; commoner words only count in the second stage.
+POSTINGS_BUDGET = 3_000
+
 
 def search(
     searcher: Any,
@@ -246,210 +256,257 @@ def search(
     group_by: str | None = None,
     sort: str = "relevance",
     context: int = 0,
+    cache: dict[str, Any] | None = None,
 ) -> Results:
-    """Run a query on an open searcher and return our own :class:`Results`."""
-    began = time.perf_counter()
-    if limit < 1:
-        raise QueryError("the limit must be at least 1")
-    if sort not in SORTS:
-        raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
-    if group_by not in (None, "episode"):
-        raise QueryError(f"unknown grouping {group_by!r}; use 'episode'")
-    if context < 0:
-        raise QueryError("context must be 0 or more paragraphs")
-    parsed = parse(text)
-    episodes = EpisodeCatalog(searcher)
-    wanted = positive_terms(parsed)
-    matcher = _Ranker(wanted, phrases(parsed))
+    """Run a query on an open searcher and return our own :class:`Results`.
 
-    first = searcher.search(
-        _candidate_query(parsed),
-        limit=max(CANDIDATES, limit) if sort == "relevance" and not group_by else None,
-        filter=_filter_query(filters, episodes),
-        terms=False,
-    )
-    total = len(first) if first.has_exact_length() else first.estimated_length()
-    scored = [(matcher.score(hit.score, searcher.stored_fields(hit.docnum)), hit.docnum) for hit in first]
-    scored.sort(key=lambda pair: -pair[0])
+    ``cache`` keeps per-searcher work (the speller, episode descriptions)
+    between calls; pass the same dict for the same searcher.
+    """
+    began = time.perf_counter()
+    _check_options(limit, sort, group_by, context)
+    cache = {} if cache is None else cache
+    episodes: EpisodeCatalog = cache.setdefault("episodes", EpisodeCatalog(searcher))
+    parsed = _require_fields(parse(text))
+    parsed, corrections = _correct(searcher, parsed, cache)
+    words = _query_words(searcher, parsed)
+    highlight = positive_terms(parsed)  # prefixes included
+
+    every_match = group_by == "episode" or sort == "date"
+    wanted = None if every_match else max(CANDIDATES, limit)
+    # a set (not frozenset): the only container type Whoosh accepts as a mask
+    mask = _memo(cache, "mask", lambda: set(searcher.docs_for_query(EPISODE_MASK)))
+    restriction = _filter_query(filters, episodes)
+    if _is_bag_of_words(parsed):
+        allowed = set(searcher.docs_for_query(restriction)) if restriction is not None else None
+        scorer = _memo(cache, "postings", lambda: PostingsScorer(searcher))
+        matches, total = scorer.top(
+            _rarest(searcher, words), wanted or searcher.doc_count_all(), mask, allowed
+        )
+    else:
+        first = searcher.search(
+            _without_stop_words(parsed), limit=wanted, filter=restriction, mask=mask, terms=False
+        )
+        matches, total = list(first.top_n), len(first)
+    eids = _memo(cache, "eids", lambda: list(searcher.reader().column_reader("eid")))
+    about = _episode_relevance(searcher, words, eids)
+    average = _memo(cache, "average_length", lambda: searcher.avg_field_length("text") or 1.0)
+
+    sections: dict[str, list[str]] = cache.setdefault("section_terms", {})
+
+    stored_by_docnum: dict[int, dict[str, Any]] = {}
+
+    def stored_fields(docnum: int) -> dict[str, Any]:
+        if docnum not in stored_by_docnum:
+            stored_by_docnum[docnum] = searcher.stored_fields(docnum)
+        return stored_by_docnum[docnum]
+
+    def rescore(docnum: int) -> float:
+        stored = stored_fields(docnum)
+        tokens = stored["terms"].split() if "terms" in stored else terms(stored["text"])
+        section = stored.get("section") or ""
+        if section not in sections:
+            sections[section] = terms(section)
+        return ranking.score(words, tokens, sections[section], average, about.get(eids[docnum], 0.0))
+
+    if words.content:
+        ranked = sorted(((rescore(d), d) for _, d in matches[: max(CANDIDATES, limit)]), reverse=True)
+    else:  # only field clauses: keep Whoosh's order
+        ranked = matches[: max(CANDIDATES, limit)]
 
     def make(score: float, docnum: int) -> Hit:
-        return _hit(searcher, docnum, score, episodes, wanted, context)
+        info = episodes.get(eids[docnum])
+        return make_hit(searcher, docnum, stored_fields(docnum), score, info, highlight, context)
 
+    groups: tuple[EpisodeGroup, ...] = ()
     if group_by == "episode":
-        groups = _group(scored, make, searcher, limit)
-        hits = tuple(hit for group in groups for hit in group.hits[:1])
+        groups = _group(ranked, matches, eids, make, limit)
+        hits = tuple(group.hits[0] for group in groups)
+    elif sort == "date":
+        hits = tuple(make(s, d) for s, d in _by_date(matches, searcher, eids, episodes)[:limit])
     else:
-        if sort == "date":
-            scored = _by_date(scored, searcher, episodes)
-        hits = tuple(make(score, docnum) for score, docnum in scored[:limit])
-        groups = ()
+        hits = tuple(make(score, docnum) for score, docnum in ranked[:limit])
     return Results(
         query=text,
         hits=hits,
         total=total,
-        suggestion=None,
+        suggestion=_suggestion(text, corrections, hits),
         elapsed=time.perf_counter() - began,
         groups=groups,
     )
 
 
-def _by_date(scored: list[tuple[float, int]], searcher: Any, episodes: EpisodeCatalog) -> list[tuple[float, int]]:
-    eids = searcher.reader().column_reader("eid")
-
-    def key(pair: tuple[float, int]) -> tuple[date, float]:
-        info = episodes.get(eids[pair[1]])
-        return (info.date_added or date.min, -searcher.stored_fields(pair[1])["hit"][1])
-
-    return sorted(scored, key=key, reverse=True)
+def _memo(cache: dict[str, Any], key: str, compute: Any) -> Any:
+    """A per-searcher value, computed on first use."""
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
-def _group(scored: list[tuple[float, int]], make: Any, searcher: Any, limit: int) -> tuple[EpisodeGroup, ...]:
-    eids = searcher.reader().column_reader("eid")
-    by_episode: dict[str, list[tuple[float, int]]] = {}
-    for score, docnum in scored:
-        by_episode.setdefault(eids[docnum], []).append((score, docnum))
-    ranked = sorted(by_episode.values(), key=lambda pairs: -(pairs[0][0] + 0.1 * sum(s for s, _ in pairs[1:4])))
-    groups = []
-    for pairs in ranked[:limit]:
-        hits = tuple(make(score, docnum) for score, docnum in pairs[:3])
-        groups.append(EpisodeGroup(episode=hits[0].episode, hits=hits, count=len(pairs), score=pairs[0][0]))
-    return tuple(groups)
+def _check_options(limit: int, sort: str, group_by: str | None, context: int) -> None:
+    if not isinstance(limit, int) or limit < 1:
+        raise QueryError("the limit must be a whole number of at least 1")
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
+    if group_by not in (None, "episode"):
+        raise QueryError(f"unknown grouping {group_by!r}; use 'episode'")
+    if not isinstance(context, int) or context < 0:
+        raise QueryError("context must be a whole number of paragraphs, 0 or more")
 
 
-class _Ranker:
-    """Second-stage score of one candidate from its own words."""
-
-    def __init__(self, wanted: Sequence[str], quoted: Sequence[Sequence[str]]) -> None:
-        self.wanted = [w for w in dict.fromkeys(wanted) if "*" not in w and "?" not in w]
-        self.content = [w for w in self.wanted if w not in STOP_WORDS] or self.wanted
-        self.ordered = [w for w in wanted if "*" not in w]
-        self.quoted = [list(p) for p in quoted]
-
-    def score(self, base: float, stored: dict[str, Any]) -> float:
-        if not self.content:
-            return base
-        words = terms(stored["text"])
-        present = set(words)
-        coverage = sum(1 for w in self.content if w in present) / len(self.content)
-        section = set(terms(stored.get("section") or ""))
-        about = sum(1 for w in self.content if w in section) / len(self.content)
-        run = _longest_run(words, self.ordered) if len(self.ordered) > 1 else 0
-        phrase = run / len(self.ordered) if len(self.ordered) > 1 else 0.0
-        return base * (0.3 + coverage**2) * (1 + 0.5 * phrase) * (1 + 0.2 * about)
+def _is_field_clause(node: wq.Query) -> bool:
+    fieldnames = {leaf.field() for leaf in _walk(node) if leaf.is_leaf() and hasattr(leaf, "fieldname")}
+    return bool(fieldnames) and "text" not in fieldnames
 
 
-def _longest_run(words: list[str], wanted: list[str]) -> int:
-    """The longest stretch of the query's word sequence found in order in the text."""
-    if not words or not wanted:
-        return 0
-    positions: dict[str, list[int]] = {}
-    for index, word in enumerate(words):
-        positions.setdefault(word, []).append(index)
-    best = 0
-    for start in range(len(wanted)):
-        for position in positions.get(wanted[start], ()):
-            length = 1
-            while (
-                start + length < len(wanted)
-                and position + length < len(words)
-                and words[position + length] == wanted[start + length]
-            ):
-                length += 1
-            best = max(best, length)
-    return best
+def _require_fields(node: wq.Query) -> wq.Query:
+    """``speaker:alexey data`` means data *said by Alexey*: field clauses restrict."""
+    if not isinstance(node, wq.Or):
+        return node
+    fields = [child for child in node.subqueries if _is_field_clause(child)]
+    words = [child for child in node.subqueries if not _is_field_clause(child)]
+    if not fields or not words:
+        return node
+    return wq.And([*fields, wq.Or(words) if len(words) > 1 else words[0]])
 
 
-def _hit(
-    searcher: Any,
-    docnum: int,
-    score: float,
-    episodes: EpisodeCatalog,
-    wanted: Sequence[str],
-    context: int,
-) -> Hit:
-    stored = searcher.stored_fields(docnum)
-    number, start, estimated, speaker, speaker_name, _ = stored["hit"]
-    info = episodes.get(stored["eid"])
-    text = stored["text"]
-    spans = _spans(text, wanted)
-    chapter = info.chapter_at(start)
-    before, after = _context(searcher, docnum, stored, context) if context else ((), ())
-    return Hit(
-        episode=info,
-        text=text,
-        start=start,
-        estimated=estimated,
-        speaker=speaker,
-        speaker_name=speaker_name,
-        section=stored.get("section"),
-        chapter=chapter.name if chapter else None,
-        score=score,
-        spans=spans,
-        snippet=snippet(text, spans),
-        paragraph=number,
-        before=before,
-        after=after,
+def _is_bag_of_words(node: wq.Query) -> bool:
+    if isinstance(node, wq.Term):
+        return node.fieldname == "text"
+    return isinstance(node, wq.Or) and all(
+        isinstance(child, wq.Term) and child.fieldname == "text" for child in node.subqueries
     )
 
 
-def _spans(text: str, wanted: Sequence[str]) -> tuple[tuple[int, int], ...]:
-    exact = {w for w in wanted if "*" not in w and "?" not in w}
-    prefixes = tuple(w.split("*")[0] for w in wanted if "*" in w)
-    return tuple(
-        (begin, end)
-        for begin, end, term in word_spans(text)
-        if term in exact or (prefixes and fold(text[begin:end]).startswith(prefixes))
-    )
+def _query_words(searcher: Any, node: wq.Query) -> ranking.QueryWords:
+    ordered = [word for word in positive_terms(node) if "*" not in word and "?" not in word]
+    distinct = list(dict.fromkeys(ordered))
+    content = [word for word in distinct if word not in STOP_WORDS] or distinct
+    documents = searcher.doc_count()
+    weights = {word: ranking.idf(searcher.doc_frequency("text", word), documents) for word in content}
+    return ranking.QueryWords(ordered=ordered, content=content, idf=weights)
 
 
-def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = SNIPPET_CHARS) -> Snippet:
-    """A window of about ``width`` characters around the densest group of matches."""
-    if len(text) <= width:
-        return Snippet(text, tuple(spans))
-    begin = 0
-    if spans:
-        best = max(range(len(spans)), key=lambda i: sum(1 for s in spans[i:] if s[1] - spans[i][0] <= width))
-        begin = max(0, spans[best][0] - width // 4)
-    end = min(len(text), begin + width)
-    begin = max(0, end - width)
-    # widen to word boundaries
-    while begin > 0 and not text[begin - 1].isspace():
-        begin -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    prefix = "…" if begin > 0 else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix) - begin
-    inside = tuple((a + shift, b + shift) for a, b in spans if a >= begin and b <= end)
-    return Snippet(prefix + text[begin:end] + suffix, inside)
+def _rarest(searcher: Any, words: ranking.QueryWords) -> dict[str, float]:
+    """The words that single out candidates: the rarest ones, up to a postings budget."""
+    frequency = {word: searcher.doc_frequency("text", word) for word in words.content}
+    known = sorted((word for word in words.content if frequency[word]), key=frequency.__getitem__)
+    chosen: list[str] = []
+    read = 0
+    for word in known:
+        if len(chosen) >= 2 and read + frequency[word] > POSTINGS_BUDGET:
+            break
+        chosen.append(word)
+        read += frequency[word]
+    return {word: words.idf[word] for word in chosen}
 
 
-def _context(
-    searcher: Any, docnum: int, stored: dict[str, Any], count: int
-) -> tuple[tuple[Paragraph, ...], tuple[Paragraph, ...]]:
-    """The paragraphs just before and after a hit, in order.
+def _without_stop_words(node: wq.Query) -> wq.Query:
+    if isinstance(node, wq.Or):
+        content = [
+            child
+            for child in node.subqueries
+            if not (isinstance(child, wq.Term) and child.fieldname == "text" and child.text in STOP_WORDS)
+        ]
+        if content and len(content) < len(node.subqueries):
+            return wq.Or(content) if len(content) > 1 else content[0]
+    return node
 
-    An episode's paragraphs are written as consecutive documents, so the
-    neighbours are usually ``docnum ± i``; each one is checked, and the slow
-    path reads the whole episode when the layout is not as expected.
+
+def _episode_relevance(searcher: Any, words: ranking.QueryWords, eids: Sequence[str]) -> dict[str, float]:
+    """How much each episode (title, topics, description, headers) is about the query, 0 to 1.
+
+    Read straight from the postings of the episode documents' ``about`` field
+    (about 200 documents): a saturated term frequency weighted by idf.
     """
-    number = stored["hit"][0]
-    eid = stored["eid"]
-    reader = searcher.reader()
-    neighbours: dict[int, Paragraph] = {}
-    for offset in range(-count, count + 1):
-        candidate = docnum + offset
-        if offset == 0 or not 0 <= candidate < reader.doc_count_all() or reader.is_deleted(candidate):
-            continue
-        fields = reader.stored_fields(candidate)
-        if fields.get("eid") == eid and "hit" in fields and fields["hit"][0] == number + offset:
-            neighbours[number + offset] = paragraph_from_stored(fields)
-    expected = [n for n in range(number - count, number + count + 1) if n != number and n >= 0]
-    if any(n not in neighbours for n in expected):
-        for fields in searcher.documents(kind=PARAGRAPH, eid=eid):
-            if abs(fields["hit"][0] - number) <= count and fields["hit"][0] != number:
-                neighbours[fields["hit"][0]] = paragraph_from_stored(fields)
-    before = tuple(neighbours[n] for n in sorted(neighbours) if n < number)
-    after = tuple(neighbours[n] for n in sorted(neighbours) if n > number)
-    return before, after
+    scores: dict[str, float] = {}
+    episodes = searcher.doc_frequency("kind", EPISODE) or 1
+    for word in words.content:
+        weight = ranking.idf(searcher.doc_frequency("about", word), episodes)
+        for docnum, frequency in term_frequencies(searcher, "about", word):
+            eid = eids[docnum]
+            scores[eid] = scores.get(eid, 0.0) + weight * frequency / (frequency + ranking.K1)
+    best = max(scores.values(), default=0.0)
+    return {eid: score / best for eid, score in scores.items()} if best else {}
 
+
+# --- spelling -------------------------------------------------------------------------------
+
+
+def _speller(searcher: Any, cache: dict[str, Any]) -> Speller:
+    speller = cache.get("speller")
+    if speller is None:
+        vocabulary = (term.decode("utf-8") for term in searcher.reader().lexicon("text"))
+        speller = cache["speller"] = Speller(vocabulary, lambda term: searcher.doc_frequency("text", term))
+    return speller
+
+
+def _correct(searcher: Any, node: wq.Query, cache: dict[str, Any]) -> tuple[wq.Query, dict[str, str]]:
+    """Replace words the index has never seen by their most likely spelling."""
+    corrections: dict[str, str] = {}
+    for leaf in _walk(node):
+        if isinstance(leaf, wq.Term) and leaf.fieldname == "text" and leaf.text not in corrections:
+            if searcher.doc_frequency("text", leaf.text) == 0:
+                better = _speller(searcher, cache).correct(leaf.text)
+                if better:
+                    corrections[leaf.text] = better
+    for wrong, right in corrections.items():
+        node = node.replace("text", wrong, right)
+    return node, corrections
+
+
+def _suggestion(text: str, corrections: dict[str, str], hits: Sequence[Hit]) -> str | None:
+    """The query as the user typed it, with corrected words spelled as said in the hits."""
+    if not corrections:
+        return None
+    spelled: dict[str, str] = {}
+    for hit in hits:
+        for begin, end, term in word_spans(hit.text):
+            if term in corrections.values() and term not in spelled:
+                spelled[term] = fold(hit.text[begin:end])
+    pieces: list[str] = []
+    last = 0
+    for match in WORD.finditer(text):
+        term = stem(fold(match.group()))
+        if term in corrections:
+            right = corrections[term]
+            pieces.append(text[last : match.start()] + spelled.get(right, right))
+            last = match.end()
+    return "".join(pieces) + text[last:]
+
+
+# --- ordering and grouping ------------------------------------------------------------------
+
+
+def _by_date(
+    matches: list[tuple[float, int]], searcher: Any, eids: Any, episodes: EpisodeCatalog
+) -> list[tuple[float, int]]:
+    """Newest episodes first; within an episode, in the order of the conversation."""
+
+    def key(pair: tuple[float, int]) -> tuple[date, int]:
+        info = episodes.get(eids[pair[1]])
+        return (info.date_added or date.min, -searcher.stored_fields(pair[1])["hit"][0])
+
+    return sorted(matches, key=key, reverse=True)
+
+
+def _group(
+    ranked: list[tuple[float, int]],
+    matches: list[tuple[float, int]],
+    eids: Any,
+    make: Any,
+    limit: int,
+) -> tuple[EpisodeGroup, ...]:
+    """Episodes ranked by their best moments, with how many of their moments matched."""
+    counts: dict[str, int] = {}
+    for _, docnum in matches:
+        counts[eids[docnum]] = counts.get(eids[docnum], 0) + 1
+    best: dict[str, list[tuple[float, int]]] = {}
+    for score, docnum in ranked:
+        best.setdefault(eids[docnum], []).append((score, docnum))
+    order = sorted(best, key=lambda eid: -(best[eid][0][0] + 0.1 * sum(s for s, _ in best[eid][1:3])))
+    groups = []
+    for eid in order[:limit]:
+        hits = tuple(make(score, docnum) for score, docnum in best[eid][:3])
+        groups.append(EpisodeGroup(episode=hits[0].episode, hits=hits, count=counts[eid], score=best[eid][0][0]))
+    return tuple(groups)

@@ -1,16 +1,19 @@
 """Model objects as plain JSON-ready values, and back.
 
-One place decides the field names of ``--json``, ``to_records()`` and the
-episode descriptions stored in the index.
+One place decides the field names of ``--json``, ``--jsonl``, ``to_records()``,
+``to_pandas()`` and the episode descriptions stored in the index. JSON output is
+ASCII-only (``ensure_ascii``), so no raw control character from a transcript
+can reach a terminal through ``podsearch --json``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from .model import Chapter, EpisodeInfo, Hit, Paragraph
+from .model import Chapter, EpisodeInfo, Hit, Paragraph, Results
 
 
 def episode_record(info: EpisodeInfo) -> dict[str, Any]:
@@ -86,6 +89,7 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "season": episode.season,
         "episode": episode.number,
         "guests": list(episode.guest_names or episode.guests),
+        "guest_ids": list(episode.guests),
         "date_added": episode.date_added.isoformat() if episode.date_added else None,
         "youtube_id": hit.youtube_id,
         "url": hit.url,
@@ -94,6 +98,7 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "estimated": hit.estimated,
         "speaker": hit.speaker,
         "speaker_name": hit.speaker_name,
+        "who": hit.who,
         "section": hit.section,
         "chapter": hit.chapter,
         "score": round(hit.score, 4),
@@ -105,3 +110,50 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "before": [paragraph_record(p) for p in hit.before],
         "after": [paragraph_record(p) for p in hit.after],
     }
+
+
+#: The keys of :func:`hit_record`, in order: the columns of ``to_pandas()``.
+HIT_FIELDS = (
+    "episode_id", "episode_code", "episode_title", "season", "episode", "guests", "guest_ids",
+    "date_added", "youtube_id", "url", "start", "time", "estimated", "speaker", "speaker_name",
+    "who", "section", "chapter", "score", "text", "spans", "snippet", "snippet_spans",
+    "paragraph", "before", "after",
+)  # fmt: skip
+
+
+def results_record(results: Results) -> dict[str, Any]:
+    """The document of ``podsearch --json``: the query, counts, suggestion and every hit."""
+    document: dict[str, Any] = {
+        "query": results.query,
+        "total": results.total,
+        "suggestion": results.suggestion,
+        "elapsed_ms": round(results.elapsed * 1000, 2),
+        "hits": [hit_record(hit) for hit in results.hits],
+    }
+    if results.groups:
+        document["groups"] = [
+            {
+                "episode": episode_record(group.episode),
+                "count": group.count,
+                "score": round(group.score, 4),
+                "hits": [hit_record(hit) for hit in group.hits],
+            }
+            for group in results.groups
+        ]
+    return document
+
+
+def results_json(results: Results) -> str:
+    """:func:`results_record` as one line of ASCII-only JSON."""
+    return json.dumps(results_record(results), ensure_ascii=True)
+
+
+def results_jsonl(results: Results) -> Iterator[str]:
+    """One line of ASCII-only JSON per hit (``podsearch --jsonl``)."""
+    for hit in results.hits:
+        yield json.dumps(hit_record(hit), ensure_ascii=True)
+
+
+def episodes_json(infos: Sequence[EpisodeInfo], counts: Mapping[str, int]) -> str:
+    """``podsearch episodes --json``: every episode's description and paragraph count."""
+    return json.dumps([dict(episode_record(info), paragraphs=counts.get(info.id)) for info in infos], ensure_ascii=True)

@@ -1,30 +1,37 @@
-"""Terminal and JSON output: the only module that imports rich.
+"""Terminal output: the only module that imports rich.
 
 All transcript-derived text goes into rich ``Text`` objects (never markup
 strings) after :func:`~podsearch.sanitize.visible`, so brackets, escape
 sequences and control characters in a file are shown, not interpreted. Links
-are attached only from validated YouTube ids.
+are attached only to URLs built from validated YouTube ids
+(:func:`~podsearch.timecode.moment_url`). Off a terminal, or with ``NO_COLOR``
+set, the console writes plain text: no colour, no hyperlink escapes.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .api import IndexStats
 from .model import Episode, EpisodeInfo, Hit, Paragraph, Results, UpdateReport
-from .records import episode_record, hit_record
 from .sanitize import flat, visible
 
+if TYPE_CHECKING:
+    from .api import IndexStats
+
 MATCH_STYLE = "bold yellow"
+TIME_STYLE = "bold cyan"
 DIM = "dim"
+#: Line width off a terminal: wide enough that tables never wrap a title.
+PLAIN_WIDTH = 10_000
+#: The mark after an estimated time (``43:28~``).
+ESTIMATED = "~"
 
 
 def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
@@ -33,7 +40,8 @@ def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
     Off a terminal lines are never wrapped, so a long link stays whole.
     """
     target = stream or (sys.stderr if stderr else sys.stdout)
-    terminal = target.isatty() and not os.environ.get("NO_COLOR")
+    isatty = getattr(target, "isatty", None)
+    terminal = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
     return Console(
         file=target,
         force_terminal=terminal,
@@ -43,6 +51,7 @@ def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
         emoji=False,
         markup=False,
         soft_wrap=not terminal,
+        width=None if terminal else PLAIN_WIDTH,
     )
 
 
@@ -51,80 +60,126 @@ def episode_label(info: EpisodeInfo) -> str:
     return f"{info.code} · {info.title}" if info.code != info.id else info.title
 
 
-def _highlighted(text: str, spans: Sequence[tuple[int, int]]) -> Text:
+def plural(count: int, word: str) -> str:
+    """``"1 moment"``, ``"33 moments"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+# --- pieces -----------------------------------------------------------------------------------
+
+
+def highlighted(text: str, spans: Sequence[tuple[int, int]]) -> Text:
+    """The text on one line, with the matched words in :data:`MATCH_STYLE`."""
     shown = Text(flat(text))
     for begin, end in spans:
         shown.stylize(MATCH_STYLE, begin, end)
     return shown
 
 
-def _link(url: str | None) -> Text:
+def link(url: str | None) -> Text:
+    """The full URL, clickable where the terminal supports hyperlinks."""
     if not url:
         return Text("(no video link)", style=DIM)
     return Text(url, style=f"link {url}")
 
 
+def clock(seconds_text: str, estimated: bool, url: str | None, style: str = TIME_STYLE) -> Text:
+    """A time such as ``55:56`` (``43:28~`` when estimated), itself a link to the moment."""
+    shown = Text(seconds_text + (ESTIMATED if estimated else ""), style=style)
+    if url:
+        shown.stylize(f"link {url}")
+    return shown
+
+
 def _moment(hit: Hit) -> Text:
     line = Text("    ")
-    line.append(hit.time + ("~" if hit.estimated else ""), style="bold cyan")
+    line.append_text(clock(hit.time, hit.estimated, hit.url))
     if hit.estimated:
         line.append(" (estimated)", style=DIM)
     if hit.who:
         line.append(" · ")
-        line.append(visible(hit.who), style="green")
-    where = hit.chapter or hit.section
-    if where:
+        line.append(flat(hit.who), style="green")
+    if hit.section:
         line.append(" · ")
-        line.append(flat(where), style="italic")
+        line.append(flat(hit.section), style="italic")
+    if hit.chapter and hit.chapter != hit.section:
+        line.append(" · chapter: ", style=DIM)
+        line.append(flat(hit.chapter), style="italic")
     return line
 
 
-def _paragraph_line(paragraph: Paragraph) -> Text:
+def _context_line(paragraph: Paragraph, url: str | None) -> Text:
     line = Text("      ")
-    line.append(paragraph.time + ("~" if paragraph.estimated else ""), style=DIM)
+    line.append_text(clock(paragraph.time, paragraph.estimated, url, style=DIM))
     line.append("  ")
     line.append(flat(paragraph.text), style=DIM)
     return line
 
 
-def hit_lines(hit: Hit, rank: int) -> list[Text]:
-    """One hit as a few lines: episode, moment, snippet, context and link."""
-    head = Text(f"{rank:>2}. ", style="bold")
-    head.append(visible(episode_label(hit.episode)), style="bold")
-    lines = [head, _moment(hit)]
-    lines.extend(_paragraph_line(p) for p in hit.before)
-    snippet = hit.snippet
+def hit_lines(hit: Hit, rank: int | None = None) -> list[Text]:
+    """One hit as a few lines: episode, moment, snippet (or text with context), link.
+
+    Without ``rank`` the episode line is left out (for hits grouped by episode).
+    """
+    lines: list[Text] = []
+    if rank is not None:
+        head = Text(f"{rank:>2}. ", style="bold")
+        head.append(flat(episode_label(hit.episode)), style="bold")
+        lines.append(head)
+    lines.append(_moment(hit))
+    lines.extend(_context_line(p, hit.episode.url(p.start)) for p in hit.before)
     body = Text("    ")
-    body.append_text(_highlighted(snippet.text, snippet.spans) if snippet else Text(flat(hit.text)))
+    if hit.before or hit.after or hit.snippet is None:
+        body.append_text(highlighted(hit.text, hit.spans))
+    else:
+        body.append_text(highlighted(hit.snippet.text, hit.snippet.spans))
     lines.append(body)
-    lines.extend(_paragraph_line(p) for p in hit.after)
-    link = Text("    ")
-    link.append_text(_link(hit.url))
-    lines.append(link)
+    lines.extend(_context_line(p, hit.episode.url(p.start)) for p in hit.after)
+    url = Text("    ")
+    url.append_text(link(hit.url))
+    lines.append(url)
     return lines
 
 
+def header(results: Results) -> Text:
+    """``33 moments matched, showing 10 (16 ms)``."""
+    text = plural(results.total, "moment") + " matched"
+    if results.groups:
+        text += f", showing {plural(len(results.groups), 'episode')}"
+    elif results.total > len(results):
+        text += f", showing {len(results)}"
+    return Text(f"{text} ({results.elapsed * 1000:.0f} ms)", style=DIM)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
 def print_results(results: Results, out: Console, err: Console) -> None:
-    """Hits (or episode groups) with a header line; "no moments matched" on stderr."""
+    """Hits (or episode groups) under a header line; "no moments matched" goes to stderr."""
+    suggestion = None
     if results.suggestion:
-        note = Text("Did you mean: ", style="bold")
-        note.append(visible(results.suggestion), style="bold magenta")
-        err.print(note)
+        suggestion = Text("Did you mean: ", style="bold")
+        suggestion.append(flat(results.suggestion), style="bold magenta")
+        suggestion.append("?", style="bold")
     if not results.hits:
-        err.print("No moments matched " + repr(visible(results.query)) + ".")
+        err.print(Text(f"No moments matched {flat(results.query)!r}."))
+        if suggestion is not None:
+            err.print(suggestion)
         return
-    count = f"{results.total} moment{'s' if results.total != 1 else ''} matched"
-    shown = f", showing {len(results)}" if results.total > len(results) else ""
-    out.print(Text(f"{count}{shown} ({results.elapsed * 1000:.0f} ms)", style=DIM))
+    out.print(header(results))
+    if suggestion is not None:
+        out.print(suggestion)
     if results.groups:
         for rank, group in enumerate(results.groups, 1):
             head = Text(f"{rank:>2}. ", style="bold")
-            head.append(visible(episode_label(group.episode)), style="bold")
-            head.append(f"  {group.count} moment{'s' if group.count != 1 else ''}", style=DIM)
+            head.append(flat(episode_label(group.episode)), style="bold")
+            head.append(f"  ({plural(group.count, 'moment')})", style=DIM)
             out.print()
             out.print(head)
-            for hit in group.hits:
-                for line in hit_lines(hit, rank)[1:]:
+            for number, hit in enumerate(group.hits):
+                if number:
+                    out.print()
+                for line in hit_lines(hit):
                     out.print(line)
         return
     for rank, hit in enumerate(results, 1):
@@ -133,86 +188,77 @@ def print_results(results: Results, out: Console, err: Console) -> None:
             out.print(line)
 
 
-def results_json(results: Results) -> str:
-    """One JSON document: the query, counts, suggestion and every hit's fields."""
-    document: dict[str, Any] = {
-        "query": results.query,
-        "total": results.total,
-        "suggestion": results.suggestion,
-        "elapsed_ms": round(results.elapsed * 1000, 2),
-        "hits": results.to_records(),
-    }
-    if results.groups:
-        document["groups"] = [
-            {
-                "episode": episode_record(group.episode),
-                "count": group.count,
-                "score": round(group.score, 4),
-                "hits": [hit_record(hit) for hit in group.hits],
-            }
-            for group in results.groups
-        ]
-    # ASCII-only output: no raw control or C1 characters can reach a terminal.
-    return json.dumps(document, ensure_ascii=True)
-
-
-def results_jsonl(results: Results) -> Iterable[str]:
-    """One JSON object per hit."""
-    for record in results.to_records():
-        yield json.dumps(record, ensure_ascii=True)
+def closest_paragraph(paragraphs: Sequence[Paragraph], seconds: int) -> int:
+    """The index of the paragraph nearest that moment (the earlier one on a tie)."""
+    return min(range(len(paragraphs)), key=lambda i: (abs(paragraphs[i].start - seconds), i))
 
 
 def print_episode(episode: Episode, out: Console, at: int | None = None, around: int = 0) -> None:
-    """The transcript (or the part around ``at`` seconds) with times and links."""
-    head = Text(visible(episode_label(episode)), style="bold")
-    out.print(head)
+    """The transcript (or the paragraphs around ``at`` seconds) with times and links.
+
+    Each speaker turn starts with its time, speaker and full link; the other
+    paragraphs' times are links on terminals that support them. The paragraph
+    closest to ``at`` is marked with ``▶`` and always carries its full link.
+    """
+    out.print(Text(flat(episode_label(episode)), style="bold"))
     paragraphs = episode.paragraphs
-    if at is not None and paragraphs:
-        closest = min(range(len(paragraphs)), key=lambda i: (abs(paragraphs[i].start - at), i))
-        first, last = max(0, closest - around), min(len(paragraphs), closest + around + 1)
+    if not paragraphs:
+        return
+    if at is not None:
+        focus = closest_paragraph(paragraphs, at)
+        first, last = max(0, focus - around), min(len(paragraphs), focus + around + 1)
     else:
-        closest, first, last = -1, 0, len(paragraphs)
-    section = None
-    speaker = None
+        focus, first, last = -1, 0, len(paragraphs)
+    section: str | None = None
     for turn in episode.turns:
-        for paragraph in turn.paragraphs:
-            index = paragraph.number
-            if not first <= index < last:
+        for place, paragraph in enumerate(turn.paragraphs):
+            position = paragraph.number
+            if not first <= position < last:
                 continue
-            if turn.section != section and turn.section:
+            if turn.section and turn.section != section:
                 section = turn.section
                 out.print()
                 out.print(Text(flat(section), style="bold underline"))
-            line = Text()
-            line.append(paragraph.time + ("~" if paragraph.estimated else ""), style="bold cyan")
-            who = turn.speaker_name or turn.speaker
-            if who and who != speaker:
-                line.append("  ")
-                line.append(visible(who), style="green")
-            speaker = who
             url = episode.url(paragraph.start)
-            if url:
+            starts_turn = place == 0 or position == first
+            line = Text("▶ " if position == focus else "", style="bold")
+            line.append_text(clock(paragraph.time, paragraph.estimated, url))
+            who = turn.speaker_name or turn.speaker
+            if starts_turn and who:
                 line.append("  ")
-                line.append_text(_link(url) if index == closest else Text("▶", style=f"link {url}"))
+                line.append(flat(who), style="green")
+            if url and (starts_turn or position == focus):
+                line.append("  ")
+                line.append_text(link(url))
             out.print()
             out.print(line)
-            out.print(Text(visible(paragraph.text), style="bold" if index == closest else ""))
+            out.print(Text(flat(paragraph.text), style="bold" if position == focus else ""))
 
 
 def print_episodes(episodes: Sequence[EpisodeInfo], counts: dict[str, int], out: Console) -> None:
-    """A table of indexed episodes."""
-    table = Table(show_edge=False, pad_edge=False, box=None)
-    for column in ("episode", "title", "guests", "added", "paragraphs"):
-        table.add_column(column, justify="right" if column == "paragraphs" else "left")
+    """A table of indexed episodes: code, date added, paragraphs, title and guests."""
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("episode", no_wrap=True)
+    table.add_column("added", no_wrap=True)
+    table.add_column("paragraphs", justify="right", no_wrap=True)
+    table.add_column("title", ratio=3)
+    table.add_column("guests", ratio=1)
     for info in episodes:
         table.add_row(
-            Text(visible(info.code)),
-            Text(visible(info.title)),
-            Text(visible(", ".join(info.guest_names or info.guests))),
-            Text(info.date_added.isoformat() if info.date_added else ""),
-            Text(str(counts.get(info.id, ""))),
+            Text(flat(info.code)),
+            Text(info.date_added.isoformat() if info.date_added else "-"),
+            Text(f"{counts[info.id]:,}" if info.id in counts else "-"),
+            Text(flat(info.title)),
+            Text(flat(", ".join(info.guest_names or info.guests)) or "-"),
         )
-    out.print(table)
+    if out.is_terminal:
+        out.print(table)
+    else:  # plain text: no padding after the last column
+        with out.capture() as captured:
+            out.print(table)
+        for line in captured.get().splitlines():
+            out.print(line.rstrip())
+    out.print(Text(plural(len(episodes), "episode"), style=DIM))
 
 
 def print_report(report: UpdateReport, out: Console, err: Console, quiet: bool = False) -> None:

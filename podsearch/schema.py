@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from whoosh import fields, formats
+from whoosh import fields
 from whoosh.analysis import Analyzer, Token
 from whoosh.system import pack_uint
 from whoosh.lang.porter import stem as _porter_stem
 
 #: Bumped whenever the schema or the analysis changes: an index written with
 #: another value is rebuilt, never misread.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: A word: letters and digits, with inner apostrophes (``don't``, ``Alexey’s``).
 WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -51,10 +51,31 @@ def terms(text: str) -> list[str]:
     return [stem(word) for word in WORD.findall(text.lower().translate(_APOSTROPHES))]
 
 
-def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, term)`` for each word of the original text (for highlighting)."""
-    for match in WORD.finditer(text):
+def word_spans(text: str, known_terms: list[str] | None = None) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, term)`` for each word of the original text (for highlighting).
+
+    ``known_terms`` (the stored analysis of the same text) saves stemming every
+    word again; it is used only when it lines up word for word.
+    """
+    matches = list(WORD.finditer(text))
+    if known_terms is not None and len(known_terms) == len(matches):
+        for match, term in zip(matches, known_terms):
+            yield match.start(), match.end(), term
+        return
+    for match in matches:
         yield match.start(), match.end(), stem(fold(match.group()))
+
+
+def positions_of(words: list[str]) -> dict[str, list[int]]:
+    """Each distinct term of an analysed text with the positions where it occurs."""
+    positions: dict[str, list[int]] = {}
+    for position, term in enumerate(words):
+        found = positions.get(term)
+        if found is None:
+            positions[term] = [position]
+        else:
+            found.append(position)
+    return positions
 
 
 class PodcastAnalyzer(Analyzer):
@@ -111,21 +132,24 @@ class FastText(fields.TEXT):
     five times faster, which is most of a full rebuild's time.
     """
 
-    def __init__(self, *, stored: bool = False, phrase: bool = True, field_boost: float = 1.0):
+    def __init__(
+        self,
+        *,
+        stored: bool = False,
+        phrase: bool = True,
+        field_boost: float = 1.0,
+        terms_field: str | None = None,
+    ):
         super().__init__(
             analyzer=PodcastAnalyzer(), phrase=phrase, stored=stored, field_boost=field_boost
         )
+        #: A STORED field that receives the value's terms, space-separated, so the
+        #: re-ranker reads them instead of analysing the text again at query time.
+        self.terms_field = terms_field
 
     def term_positions(self, value: str) -> dict[str, list[int]]:
         """Each distinct term of the value with the positions where it occurs."""
-        positions: dict[str, list[int]] = {}
-        for position, term in enumerate(terms(value)):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [position]
-            else:
-                found.append(position)
-        return positions
+        return positions_of(terms(value))
 
     def encode(self, positions: list[int]) -> bytes:
         """The posting value Whoosh's format would store for these positions."""
@@ -176,7 +200,8 @@ def make_schema() -> fields.Schema:
         episode=_number(),
         guest=fields.KEYWORD(lowercase=True, scorable=False),
         # the paragraph
-        text=FastText(stored=True),
+        text=FastText(stored=True, terms_field="terms"),
+        terms=fields.STORED(),
         section=FastText(stored=True, phrase=False),
         speaker=fields.KEYWORD(lowercase=True, scorable=False),
         # what a hit shows: paragraph number, start, estimated, speaker, full name, turn

@@ -1,0 +1,74 @@
+"""Shared fixtures. No test ever touches the user's real ``index/``.
+
+Every test runs in its own temporary working directory with
+``PODSEARCH_INDEX`` and ``PODSEARCH_EPISODES`` pointing inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import podsearch
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "episodes"
+BUNDLED_EPISODE = BUNDLED / "s05e05-researchers-vs-engineers.md"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _corpus_root() -> Path:
+    configured = os.environ.get("PODSEARCH_CORPUS")
+    return Path(configured) if configured else ROOT.parent / "shared" / "corpus"
+
+
+CORPUS = _corpus_root() / "datatalks" / "podcast"
+PEOPLE = _corpus_root() / "datatalks" / "people"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a fresh directory; default index and episodes point inside it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PODSEARCH_INDEX", str(tmp_path / "index"))
+    monkeypatch.setenv("PODSEARCH_EPISODES", str(tmp_path / "episodes"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def episodes_dir(tmp_path: Path) -> Path:
+    """A private copy of the bundled episodes folder."""
+    target = tmp_path / "episodes"
+    shutil.copytree(BUNDLED, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
+    """An index of the bundled episode, built once per session (read-only use)."""
+    path = tmp_path_factory.mktemp("bundled") / "index"
+    index = podsearch.Index(path)
+    index.update(BUNDLED)
+    yield index
+    index.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared real corpus; tests using it are skipped when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def corpus_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
+    """An index of the whole real corpus, built once per session (read-only use)."""
+    path = tmp_path_factory.mktemp("corpus") / "index"
+    index = podsearch.Index(path)
+    index.update(corpus_dir)
+    yield index
+    index.close()

@@ -1,10 +1,12 @@
-"""SQLite FTS5 BM25 baseline over the same paragraphs podsearch indexes.
+"""SQLite FTS5 BM25 baseline over the same paragraphs podsearch indexes: the query side.
 
-The relevance and latency benchmarks compare podsearch with this baseline:
-stdlib :mod:`sqlite3`, an FTS5 table with ``tokenize='porter'`` (Porter
-stemming over the ``unicode61`` tokenizer), one row per paragraph of the
-parsed episodes (the same :class:`podsearch.Episode` objects podsearch
-indexes, so paragraph numbers agree), ranked by ``bm25()``.
+The relevance and latency benchmarks compare podsearch with this baseline. The
+table is the one of the indexing benchmark (``benchmarks/index_fts5.py``,
+reused here, not duplicated): stdlib :mod:`sqlite3`, an FTS5 table with
+``tokenize='porter'`` (Porter stemming over the ``unicode61`` tokenizer), one
+row per paragraph of the episodes parsed by podsearch's own reader (so
+paragraph numbers agree), beside a plain table of where each row comes from.
+Hits are ranked by ``bm25()``.
 
 Making a user's query safe for FTS5
 -----------------------------------
@@ -37,10 +39,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import index_fts5
 
 #: How the query is combined: see the module docstring.
 MODES = ("or", "and_or")
@@ -48,23 +51,6 @@ MODES = ("or", "and_or")
 _TOKEN = re.compile(r"[^\W_]+")
 #: At most this many distinct tokens of a query are used (a long quote is ~300 words).
 MAX_TOKENS = 64
-
-
-@dataclass(frozen=True)
-class Row:
-    """One paragraph: where it is and what was said."""
-
-    eid: str
-    number: int
-    text: str
-
-
-def paragraph_rows(episodes: Iterable[Any]) -> Iterator[Row]:
-    """Every paragraph of parsed :class:`podsearch.Episode` objects, in file order."""
-    for episode in episodes:
-        for turn in episode.turns:
-            for paragraph in turn.paragraphs:
-                yield Row(episode.id, paragraph.number, paragraph.text)
 
 
 def query_tokens(query: str) -> list[str]:
@@ -87,31 +73,25 @@ def match_expression(query: str, operator: str) -> str | None:
 
 
 class Fts5Index:
-    """An FTS5 table of paragraphs, in memory unless a path is given."""
+    """An FTS5 table of paragraphs (``index_fts5``'s layout), in memory unless a path is given."""
 
-    def __init__(self, rows: Iterable[Row], path: Path | str = ":memory:") -> None:
+    def __init__(self, episodes: Iterable[Any], path: Path | str = ":memory:") -> None:
         began = time.perf_counter()
         self.db = sqlite3.connect(str(path))
-        self.db.execute("DROP TABLE IF EXISTS paragraphs")
-        self.db.execute(
-            "CREATE VIRTUAL TABLE paragraphs USING fts5("
-            "text, eid UNINDEXED, number UNINDEXED, tokenize='porter')"
-        )
+        self.db.executescript(index_fts5.SCHEMA)
         with self.db:
-            self.db.executemany(
-                "INSERT INTO paragraphs(text, eid, number) VALUES (?, ?, ?)",
-                ((row.text, row.eid, row.number) for row in rows),
-            )
+            self.count = index_fts5.insert(self.db, episodes)
             self.db.execute("INSERT INTO paragraphs(paragraphs) VALUES ('optimize')")
-        self.count: int = self.db.execute("SELECT count(*) FROM paragraphs").fetchone()[0]
+        #: rowid → (episode id, paragraph number), read once: a join per query would cost more.
+        self.places: dict[int, tuple[str, int]] = {
+            rowid: (eid, number) for rowid, eid, number in self.db.execute("SELECT rowid, eid, number FROM places")
+        }
         self.build_seconds = time.perf_counter() - began
 
     def _run(self, expression: str, limit: int, snippets: bool) -> list[tuple[str, int, str | None]]:
-        columns = "eid, number, " + (
-            "snippet(paragraphs, 0, '[', ']', '…', 32)" if snippets else "NULL"
-        )
-        sql = f"SELECT {columns} FROM paragraphs WHERE paragraphs MATCH ? ORDER BY bm25(paragraphs) LIMIT ?"
-        return self.db.execute(sql, (expression, limit)).fetchall()
+        snippet = "snippet(paragraphs, 0, '[', ']', '…', 32)" if snippets else "NULL"
+        sql = f"SELECT rowid, {snippet} FROM paragraphs WHERE paragraphs MATCH ? ORDER BY bm25(paragraphs) LIMIT ?"
+        return [(*self.places[rowid], text) for rowid, text in self.db.execute(sql, (expression, limit))]
 
     def search(
         self, query: str, *, limit: int = 10, mode: str = "or", snippets: bool = False
@@ -160,4 +140,4 @@ class Fts5Index:
 
 def build(episodes: Sequence[Any]) -> Fts5Index:
     """An in-memory FTS5 index of the paragraphs of parsed episodes."""
-    return Fts5Index(paragraph_rows(episodes))
+    return Fts5Index(episodes)

@@ -17,7 +17,9 @@ from .errors import (
     IndexMissingError,
     IndexUnavailableError,
     IndexVersionError,
+    MissingExtraError,
     NotAnEpisode,
+    NoVideoError,
     PodsearchError,
     QueryError,
 )
@@ -80,6 +82,8 @@ __all__ = [
     "IndexStats",
     "IndexUnavailableError",
     "IndexVersionError",
+    "MissingExtraError",
+    "NoVideoError",
     "NotAnEpisode",
     "Paragraph",
     "PodsearchError",

@@ -122,7 +122,7 @@ class Index:
 
     def episodes(self) -> list[EpisodeInfo]:
         """Every indexed episode, by season and number."""
-        from .query import EpisodeCatalog
+        from .catalog import EpisodeCatalog
 
         infos = self._read(lambda searcher: EpisodeCatalog(searcher).all())
         return sorted(infos, key=lambda i: (i.season is None, i.season or 0, i.number or 0, i.id))

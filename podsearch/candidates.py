@@ -15,7 +15,7 @@ per-document lengths column.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -25,34 +25,39 @@ from whoosh.util.numeric import byte_to_length
 from .ranking import B, K1
 
 FIELD = "text"
+#: Added per matched word in the first stage (BM25 of one word stays well below).
+COORDINATION = 100.0
 
 
 class PostingsScorer:
     """BM25 over the text field of one searcher (built once, reused per query)."""
 
     def __init__(self, searcher: Any) -> None:
-        self._leaves: list[tuple[Any, int, list[float], frozenset[int]]] = []
+        self._leaves: list[tuple[Any, int, bytes, frozenset[int]]] = []
         average = searcher.avg_field_length(FIELD) or 1.0
+        # BM25's length normalisation for each of the 256 one-byte lengths Whoosh stores
+        self._norms = [K1 * (1 - B + B * byte_to_length(code) / average) for code in range(256)]
         for reader, offset in searcher.reader().leaf_readers():
-            lengths = _lengths(reader)
-            norms = [K1 * (1 - B + B * length / average) for length in lengths]
-            deleted = frozenset(reader.all_deleted()) if reader.has_deletions() else frozenset()
-            self._leaves.append((reader, offset, norms, deleted))
+            deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+            self._leaves.append((reader, offset, _length_codes(reader), deleted))
 
-    def top(
+    def scores(
         self,
         weights: dict[str, float],
-        count: int,
         excluded: Container[int] = frozenset(),
         allowed: Container[int] | None = None,
-    ) -> tuple[list[tuple[float, int]], int]:
-        """The ``count`` best ``(score, docnum)`` pairs, and how many documents matched.
+    ) -> dict[int, float]:
+        """BM25 of every matching document, by global document number.
 
         ``weights`` maps each word to its idf; ``excluded`` and ``allowed`` are
-        global document numbers to leave out or to keep only.
+        document numbers to leave out or to keep only.
         """
         scores: dict[int, float] = {}
-        for reader, offset, norms, deleted in self._leaves:
+        norms = self._norms
+        # Each word a document contains adds more than any BM25 difference, so
+        # documents with more of the words come first (AND before OR).
+        coordination = COORDINATION
+        for reader, offset, lengths, deleted in self._leaves:
             for word, idf in weights.items():
                 boost = idf * (K1 + 1)
                 for ids, frequencies in _blocks(reader, word):
@@ -60,32 +65,56 @@ class PostingsScorer:
                         if docnum in deleted:
                             continue
                         key = docnum + offset
-                        scores[key] = scores.get(key, 0.0) + boost * frequency / (frequency + norms[docnum])
-        matched = [
-            (score, docnum)
+                        norm = norms[lengths[docnum]] if docnum < len(lengths) else norms[0]
+                        scores[key] = scores.get(key, 0.0) + coordination + boost * frequency / (frequency + norm)
+        return {
+            docnum: score
             for docnum, score in scores.items()
             if docnum not in excluded and (allowed is None or docnum in allowed)
-        ]
-        return heapq.nlargest(count, matched), len(matched)
+        }
+
+
+def top(scores: dict[int, float], count: int) -> list[tuple[float, int]]:
+    """The ``count`` best ``(score, docnum)`` pairs."""
+    return heapq.nlargest(count, ((score, docnum) for docnum, score in scores.items()))
+
+
+def neighbourhood(
+    scores: dict[int, float], docnum: int, episode_of: Callable[[int], int], reach: int = 3
+) -> float:
+    """First-stage score of the other matches within ``reach`` paragraphs in the same episode.
+
+    An episode's paragraphs are consecutive documents, so a moment surrounded
+    by other matches is part of a passage about the query, not a passing mention.
+    """
+    episode = episode_of(docnum)
+    total = 0.0
+    for other in range(docnum - reach, docnum + reach + 1):
+        if other != docnum and other in scores and episode_of(other) == episode:
+            total += scores[other]
+    return total
 
 
 def term_frequencies(searcher: Any, field: str, word: str) -> Iterator[tuple[int, float]]:
     """``(docnum, frequency)`` of every document containing the word in a field."""
     for reader, offset in searcher.reader().leaf_readers():
-        deleted = frozenset(reader.all_deleted()) if reader.has_deletions() else frozenset()
+        deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
         for ids, frequencies in _blocks(reader, word, field):
             for docnum, frequency in zip(ids, frequencies):
                 if docnum not in deleted:
                     yield docnum + offset, frequency
 
 
-def _lengths(reader: Any) -> list[float]:
-    """Every document's text length in one leaf (as Whoosh stores it: one byte, approximated)."""
+def _length_codes(reader: Any) -> bytes:
+    """Every document's one-byte text length code in one leaf, read in one go.
+
+    Whoosh keeps these in a fixed-width column of one byte per document; a
+    document past its end has length 0.
+    """
     column = reader._perdoc._cached_reader(_lenfield(FIELD), LENGTHS_COLUMN)
     if column is None:
-        return [0.0] * reader.doc_count_all()
-    decoded = [byte_to_length(value) for value in range(256)]
-    return [decoded[value] for value in column]
+        return b""
+    return bytes(column._dbfile.get(column._basepos, column._count))
 
 
 def _blocks(reader: Any, word: str, field: str = FIELD) -> Iterator[tuple[Sequence[int], Sequence[float]]]:

@@ -164,11 +164,12 @@ def search(
         typer.Option("--episodes", help="Episodes folder used to build a missing index [default: $PODSEARCH_EPISODES or ./episodes].", show_default=False),
     ] = None,
 ) -> None:
-    """Search for moments (the default command: podsearch "words" is the same).
+    """Search for moments (the default command).
 
-    Each moment shows its episode, time (~ when estimated), speaker, section,
-    the matched words highlighted and the YouTube link to that second. If there
-    is no index yet, it is first built from the episodes folder.
+    podsearch "some words" is short for podsearch search "some words". Each
+    moment shows its episode, time (~ when estimated), speaker, section, the
+    matched words highlighted and the YouTube link to that second. If there is
+    no index yet, it is first built from the episodes folder.
     """
     if as_json and as_jsonl:
         raise typer.BadParameter("use either --json or --jsonl, not both", param_hint="--json/--jsonl")
@@ -209,53 +210,14 @@ def index_command(
     Exit codes: 0 all indexed; 1 some files failed (the rest were indexed); 2 usage
     error; 75 another indexer holds the lock.
     """
-    from .api import Index
-    from .render import console, print_report
+    # The console script runs this command without typer (see podsearch.reindex);
+    # both ways end in the same run().
+    from .reindex import IndexOptions, run
 
-    out, err = console(), console(stderr=True)
-    with _errors(), _progress(out, quiet) as progress:
-        report = Index(index).update(folders or None, rebuild=rebuild, wait=wait, progress=progress)
-    print_report(report, out, err, quiet=quiet)
-    if report.failed:
-        raise typer.Exit(EXIT_FILES_FAILED)
-
-
-@contextlib.contextmanager
-def _progress(out: Any, quiet: bool) -> Iterator[Any]:
-    """A progress callback: a rich bar on a terminal, a few plain lines otherwise."""
-    if quiet:
-        yield None
-        return
-    if not out.is_terminal:
-        shown = [0]
-
-        def plain(state: Any) -> None:
-            step = max(1, state.total // 10)
-            if state.files == state.total or state.files - shown[0] >= step:
-                shown[0] = state.files
-                out.print(f"read {state.files}/{state.total} files, {state.paragraphs:,} paragraphs")
-
-        yield plain
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("indexing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files · {task.fields[paragraphs]:,} paragraphs · {task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=out,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("index", total=None, paragraphs=0, rate="")
-
-        def update(state: Any) -> None:
-            elapsed = bar.tasks[0].elapsed or 0
-            rate = f"{state.files / elapsed:.0f} files/s, {state.paragraphs / elapsed:,.0f} paragraphs/s" if elapsed else ""
-            bar.update(task, total=state.total, completed=state.files, paragraphs=state.paragraphs, rate=rate)
-
-        yield update
+    with _errors():
+        code = run(IndexOptions(tuple(folders or ()), index, rebuild, wait, quiet))
+    if code:
+        raise typer.Exit(code)
 
 
 # --- show, episodes, stats -------------------------------------------------------------------

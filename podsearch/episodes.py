@@ -6,6 +6,10 @@ people, so the reader is forgiving about layout (a stray line before the opening
 newline) and strict about trust: YAML is loaded with a safe loader only, every
 value is type-checked, and anything unreadable becomes an :class:`EpisodeError`
 naming the file and, where known, the line.
+
+Reading the file and its YAML safely (size caps, the hardened loader, alias
+bombs) is :mod:`podsearch.frontmatter`'s job; this module turns the checked
+values into the model.
 """
 
 from __future__ import annotations
@@ -19,9 +23,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import EpisodeError, NotAnEpisode
+from .frontmatter import MAX_FILE_BYTES, check_file_name, front_matter, kind_of, read_text
 from .model import Chapter, Episode, Paragraph, Turn
 from .timecode import (
     MAX_SECONDS,
@@ -31,21 +34,16 @@ from .timecode import (
     youtube_id_from_url,
 )
 
-# The C loader parses the corpus ~10x faster; both are *safe* loaders: they only
-# build plain scalars, lists and dicts, never arbitrary Python objects.
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-#: Files larger than this are refused unread (the largest real episode is ~0.3 MB).
-MAX_FILE_BYTES = 16 * 1024 * 1024
 #: Characters per second, used to place untimed paragraphs after the last timed one
 #: (about 150 words a minute).
 SPEAKING_RATE = 15.0
-#: How many lines may precede the opening ``---`` (real files have a stray line).
-_MAX_LINES_BEFORE_FRONT_MATTER = 5
+#: Guest ids longer than this are not looked up in the people folder.
+_MAX_GUEST_ID = 100
 
-_DELIMITER = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SPACES = re.compile(r"\s+")
+
+__all__ = ["MAX_FILE_BYTES", "People", "episode_files", "episode_id", "read_episode", "read_folder"]
 
 
 @dataclass
@@ -66,7 +64,7 @@ class People:
 
     def name(self, guest_id: str) -> str | None:
         """The guest's full name, or ``None`` when unknown."""
-        if self.folder is None or not _SAFE_NAME.fullmatch(guest_id):
+        if self.folder is None or len(guest_id) > _MAX_GUEST_ID or not _SAFE_NAME.fullmatch(guest_id):
             return None
         if guest_id not in self._names:
             self._names[guest_id] = self._read_name(self.folder / f"{guest_id}.md")
@@ -75,7 +73,7 @@ class People:
     @staticmethod
     def _read_name(path: Path) -> str | None:
         try:
-            data = _load_front_matter(path, _read_text(path))
+            data = front_matter(path, read_text(path))
         except EpisodeError:
             return None
         title = data.get("title")
@@ -89,13 +87,11 @@ def read_episode(path: Path | str, people: People | None = None) -> Episode:
     :class:`EpisodeError` for anything unreadable; never anything else.
     """
     path = Path(path)
+    check_file_name(path)
     if people is None:
         people = People.beside(path.parent)
-    try:
-        data = _load_front_matter(path, _read_text(path))
-        return _build_episode(path, data, people)
-    except RecursionError:
-        raise EpisodeError(path, "the YAML is nested too deeply") from None
+    data = front_matter(path, read_text(path))
+    return _build_episode(path, data, people)
 
 
 def episode_files(folder: Path | str) -> list[Path]:
@@ -131,57 +127,6 @@ def episode_id(path: Path) -> str:
 # --- the file and its front matter ---------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    """The file as text with ``\\n`` line endings and no byte-order mark."""
-    try:
-        with open(path, "rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        raise EpisodeError(path, "is a directory, not an episode file") from None
-    except OSError as error:
-        raise EpisodeError(path, f"cannot read the file: {error.strerror or error}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise EpisodeError(path, f"the file is larger than {MAX_FILE_BYTES // 2**20} MB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise EpisodeError(path, "the file is not valid UTF-8", line=line) from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _load_front_matter(path: Path, text: str) -> dict[str, Any]:
-    """Parse the YAML between the first two ``---`` lines into a dict."""
-    opening = _DELIMITER.search(text)
-    if opening is None or text.count("\n", 0, opening.start()) > _MAX_LINES_BEFORE_FRONT_MATTER:
-        raise NotAnEpisode(path, "no YAML front matter (expected a line '---' at the top)")
-    closing = _DELIMITER.search(text, opening.end())
-    if closing is None:
-        line = text.count("\n", 0, opening.start()) + 1
-        raise EpisodeError(path, "the front matter opened here is never closed with '---'", line=line)
-    body = text[opening.end() : closing.start()]
-    first_line = text.count("\n", 0, opening.end())  # lines before the YAML body
-    try:
-        data = yaml.load(body, Loader=_Loader)  # noqa: S506 - a safe loader, see _Loader
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "invalid YAML"
-        if mark is None:
-            raise EpisodeError(path, f"invalid YAML: {problem}") from None
-        raise EpisodeError(
-            path, f"invalid YAML: {problem}", line=first_line + mark.line + 1, column=mark.column + 1
-        ) from None
-    except yaml.YAMLError as error:
-        raise EpisodeError(path, f"invalid YAML: {error}") from None
-    if data is None:
-        raise NotAnEpisode(path, "the front matter is empty")
-    if not isinstance(data, dict):
-        raise NotAnEpisode(path, f"the front matter is a {_kind(data)}, not a mapping")
-    return data
-
-
 # --- from YAML values to the model ---------------------------------------------------------
 
 
@@ -190,7 +135,7 @@ def _build_episode(path: Path, data: dict[str, Any], people: People) -> Episode:
     if transcript is None:
         raise NotAnEpisode(path, "no transcript")
     if not isinstance(transcript, list):
-        raise NotAnEpisode(path, f"the transcript is a {_kind(transcript)}, not a list")
+        raise NotAnEpisode(path, f"the transcript is a {kind_of(transcript)}, not a list")
 
     guests = _strings(data.get("guests"))
     guest_names = tuple(people.name(guest) or guest for guest in guests)
@@ -353,10 +298,6 @@ def _full_names(guest_names: Iterable[str]) -> dict[str, str]:
 # --- checked scalar values -----------------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", str: "string"}.get(type(value), type(value).__name__)
-
-
 def _tidy(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
@@ -391,8 +332,9 @@ def _whole_number(value: Any) -> int | None:
         return None
     if isinstance(value, int) and 0 <= value <= 1_000_000:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
-        return int(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 6:
+        return int(text)
     return None
 
 

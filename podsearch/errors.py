@@ -40,7 +40,9 @@ class EpisodeError(PodsearchError):
         return where
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
+        # a file name that is not UTF-8 holds surrogate escapes: show them as \udcff, printably
+        text = f"{self.location}: {self.reason}"
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
     def __reduce__(self):  # keep the fields when sent between processes
         return (type(self), (self.path, self.reason, self.line, self.column))

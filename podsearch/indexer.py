@@ -5,36 +5,40 @@ compared by content hash (a fresh ``git clone`` resets every mtime), only new
 and changed files are read, and everything lands in one Whoosh commit, so a
 kill at any moment leaves the previous generation intact. A file that fails to
 read never stops the others and never removes what was indexed before.
+
+``podsearch.json`` keeps a copy of the manifest (episode id → path and hash),
+of the files that failed (path → hash and reason) and of the segment list, valid
+for the generation it names: a run that finds nothing to do reads neither the
+Whoosh index nor any episode file, and imports neither Whoosh nor YAML. After a
+kill between a commit and the update of that file, the generations differ and
+the state is read from the index itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import queue as queues
+import stat
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .bulk import BulkSegmentWriter
-from .documents import episode_documents, episode_from_stored
-from .episodes import People, episode_files, episode_id, read_episode
-from .errors import EpisodeError, PodsearchError
 from .model import Failure, UpdateReport
-from .schema import EPISODE, PARAGRAPH, SCHEMA_VERSION, make_schema
+from .schema import SCHEMA_VERSION
 from .storage import INDEX_NAME, IndexDir, default_episodes_path
 
 #: From this many files to read, two worker processes share the work.
 PARALLEL_FROM = 24
-#: An index with more segments than this is compacted by a full rebuild.
+#: An index with more segments than a full build makes plus this many is
+#: compacted by a full rebuild (each incremental update adds one or two).
 MAX_SEGMENTS = 8
+#: A worker starts a new segment after this many documents, which bounds its
+#: memory on a large corpus (the real corpus, ~28k documents, makes one each).
+SEGMENT_DOCUMENTS = 60_000
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class _Source:
+class Source:
     """An episode file found in a folder."""
 
     id: str
@@ -58,30 +62,68 @@ class _Source:
     sha: str
 
 
-class _Writer(BulkSegmentWriter):
-    """The parent writer: deletions, small additions, and the final commit."""
+@dataclass(frozen=True)
+class IndexState:
+    """What the index holds, as far as planning an update needs to know."""
 
-    def commit_segments(self, extra: Sequence[Any], clear: bool) -> None:
-        """Commit this writer's work plus segments written by workers, atomically.
+    #: episode id → (path, sha) of the indexed copy
+    manifest: dict[str, tuple[str, str]]
+    generation: int | None = None
+    segment_ids: tuple[str, ...] | None = None
+    documents: int = 0
+    #: path → (sha, reason) of the files that failed in the last run
+    failures: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-        ``clear`` drops every earlier segment (a rebuild); otherwise existing
-        segments are kept as they are, minus any left empty by deletions.
-        """
-        self._check_state()
-        final = [] if clear else [s for s in self.segments if s.doc_count() > 0]
-        if self._added:
-            final.append(self._finalize_segment())
-        else:
-            self._close_segment()
-        final.extend(extra)
-        self._commit_toc(final)
-        self._finish()
+
+@dataclass(frozen=True)
+class Plan:
+    """What an update will do."""
+
+    sources: dict[str, Source]
+    failures: tuple[Failure, ...]
+    new: tuple[Source, ...]
+    changed: tuple[Source, ...]
+    unchanged: tuple[Source, ...]
+    gone: tuple[str, ...]
+    #: indexed episodes in a folder that could not be listed: kept as they are
+    protected: frozenset[str]
+    rebuild: bool
+
+    @property
+    def to_read(self) -> list[Source]:
+        """The files to read and index."""
+        return [*self.new, *self.changed, *(self.unchanged if self.rebuild else ())]
+
+    @property
+    def idle(self) -> bool:
+        """Whether there is nothing to write."""
+        return not (self.rebuild or self.new or self.changed or self.gone)
 
 
 def file_sha(path: Path) -> str:
-    """A content hash of a file (BLAKE2b, 128 bits)."""
-    with open(path, "rb") as stream:
-        return hashlib.blake2b(stream.read(), digest_size=16).hexdigest()
+    """A content hash of a regular file (BLAKE2b, 128 bits).
+
+    Raises :class:`IsADirectoryError`, :class:`NotARegularFile` or another
+    :class:`OSError`. A FIFO or a device named ``x.md`` is refused, not read:
+    reading it could block or never end.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(path)
+        digest = hashlib.blake2b(digest_size=16)
+        while chunk := os.read(descriptor, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(descriptor)
+
+
+class NotARegularFile(OSError):
+    """A path that is neither a file nor a folder (a FIFO, a device, a socket)."""
 
 
 def update(
@@ -102,25 +144,35 @@ def update(
     began = time.perf_counter()
     store = IndexDir(directory)
     with store.lock(wait=wait):
+        store.remove_leftovers(other_versions=False)
         meta = store.read_meta()
         chosen = _choose_folders(folders, meta)
-        sources, listing_failures, unlisted = _list_sources(chosen)
-        ix, created = _open_or_create(store)
-        try:
-            report = _apply(ix, store, sources, listing_failures, unlisted, rebuild or created, progress)
-        finally:
-            ix.close()
-        report = _finished(report, chosen, time.perf_counter() - began)
+        sources, failures, unlisted = _list_sources(chosen)
+        state = None if rebuild else _state_from_meta(store, meta)
+        if state is None:
+            state = _state_from_index(store)
+        listed = [f.resolve() for f in chosen if f not in unlisted]
+        plan = make_plan(state, sources, failures, listed if unlisted else None, rebuild or not store.exists())
+        if plan.idle:
+            report = UpdateReport(unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures)
+        else:
+            from .writing import apply
+
+            report, state = apply(store, plan, state, progress)
+        store.remove_unused(state.generation, state.segment_ids)
+        if report.changed or report.rebuilt:
+            store.remove_leftovers(other_versions=True)
+        report = replace(report, seconds=time.perf_counter() - began, folders=tuple(map(str, chosen)))
         store.write_meta(
             {
                 "podsearch": __version__,
                 "schema": SCHEMA_VERSION,
-                "folders": [str(Path(f).resolve()) for f in chosen],
+                "folders": [os.path.realpath(f) for f in chosen],  # Path.resolve() raises on a symlink loop
                 "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "report": report_record(report),
+                **_state_record(state, sources, report.failed),
             }
         )
-        _remove_other_versions(store)
     return report
 
 
@@ -138,7 +190,7 @@ def report_record(report: UpdateReport) -> dict[str, Any]:
     }
 
 
-# --- planning --------------------------------------------------------------------------------
+# --- what is there ---------------------------------------------------------------------------
 
 
 def _choose_folders(folders: Sequence[Path | str] | None, meta: dict[str, Any]) -> list[Path]:
@@ -150,20 +202,21 @@ def _choose_folders(folders: Sequence[Path | str] | None, meta: dict[str, Any]) 
     return [default_episodes_path()]
 
 
-def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, _Source], list[Failure], bool]:
-    """Every episode file by id, with its hash; failures; whether a folder could not be listed."""
-    sources: dict[str, _Source] = {}
+def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, Source], list[Failure], list[Path]]:
+    """Every episode file by id with its hash; failures; the folders that could not be listed."""
+    sources: dict[str, Source] = {}
     failures: list[Failure] = []
-    unlisted = False
+    unlisted: list[Path] = []
     for folder in folders:
         try:
-            paths = episode_files(folder)
-        except EpisodeError as error:
-            failures.append(Failure(str(folder), error.reason))
-            unlisted = True
+            names = sorted(name for name in os.listdir(folder) if name.endswith(".md"))
+        except OSError as error:
+            failures.append(Failure(str(folder), f"cannot list the folder: {error.strerror or error}"))
+            unlisted.append(folder)
             continue
-        for path in paths:
-            eid = episode_id(path)
+        for name in names:
+            # as podsearch.episodes.episode_files/episode_id, without importing the reader
+            path, eid = folder / name, name[: -len(".md")]
             if eid in sources:
                 failures.append(Failure(str(path), f"duplicate episode id {eid!r} (also {sources[eid].path})"))
                 continue
@@ -172,269 +225,116 @@ def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, _Source], list[Fai
             except IsADirectoryError:
                 failures.append(Failure(str(path), "is a directory, not an episode file"))
                 continue
+            except NotARegularFile:
+                failures.append(Failure(str(path), "is not a regular file"))
+                continue
             except OSError as error:
                 failures.append(Failure(str(path), f"cannot read the file: {error.strerror or error}"))
                 continue
-            sources[eid] = _Source(eid, str(path.resolve()), sha)
+            sources[eid] = Source(eid, str(path.resolve()), sha)
     return sources, failures, unlisted
 
 
-def _open_or_create(store: IndexDir) -> tuple[Any, bool]:
-    """The writable Whoosh index, and whether it was just created."""
+def _state_from_meta(store: IndexDir, meta: dict[str, Any]) -> IndexState | None:
+    """The state recorded in ``podsearch.json``, if it describes the current generation."""
+    generation = store.generation()
+    trusted = (
+        generation is not None
+        and generation >= 1
+        and meta.get("generation") == generation
+        and meta.get("schema") == SCHEMA_VERSION
+        and meta.get("podsearch") == __version__  # failure reasons depend on the reader's code
+        and isinstance(meta.get("manifest"), dict)
+        and isinstance(meta.get("segment_ids"), list)
+    )
+    if not trusted:
+        return None
+    try:
+        return IndexState(
+            manifest={eid: (str(path), str(sha)) for eid, (path, sha) in meta["manifest"].items()},
+            generation=generation,
+            segment_ids=tuple(str(s) for s in meta["segment_ids"]),
+            documents=int(meta.get("documents", 0)),
+            failures={str(p): (str(sha), str(why)) for p, (sha, why) in meta.get("failures", {}).items()},
+        )
+    except (TypeError, ValueError, AttributeError):
+        return None  # a hand-edited or truncated file: read the index instead
+
+
+def _state_from_index(store: IndexDir) -> IndexState:
+    """The state read from the Whoosh index itself (empty when there is none)."""
+    if not store.exists():
+        return IndexState(manifest={}, generation=store.generation())
     from whoosh.filedb.filestore import FileStorage
 
-    storage = FileStorage(str(store.path))
-    if store.exists():
-        return storage.open_index(INDEX_NAME), False
-    return storage.create_index(make_schema(), indexname=INDEX_NAME), True
-
-
-def _indexed(ix: Any) -> dict[str, tuple[str, str]]:
-    """What the index holds: episode id → (path, sha)."""
-    with ix.searcher() as searcher:
-        return {
-            stored["eid"]: (stored["path"], stored["sha"])
-            for stored in searcher.documents(kind=EPISODE)
-        }
-
-
-# --- applying --------------------------------------------------------------------------------
-
-
-def _apply(
-    ix: Any,
-    store: IndexDir,
-    sources: dict[str, _Source],
-    failures: list[Failure],
-    unlisted: bool,
-    rebuild: bool,
-    progress: ProgressCallback | None,
-) -> UpdateReport:
-    indexed = _indexed(ix)
-    rebuild = rebuild or len(ix._segments()) > MAX_SEGMENTS
-    new = [s for eid, s in sources.items() if eid not in indexed]
-    changed = [s for eid, s in sources.items() if eid in indexed and indexed[eid][1] != s.sha]
-    unchanged = [s for eid, s in sources.items() if eid in indexed and indexed[eid][1] == s.sha]
-    # With a folder that could not be listed, absence proves nothing: remove nothing.
-    gone = [] if unlisted else sorted(eid for eid in indexed if eid not in sources)
-    to_read = new + changed + (unchanged if rebuild else [])
-
-    writer = _Writer(ix)
+    ix = FileStorage(str(store.path)).open_index(INDEX_NAME)
     try:
-        results, segments = _read_and_index(ix, writer, store, to_read, progress)
-        read_ok = {eid for eid, paragraphs, _ in results if paragraphs is not None}
-        failures = failures + [
-            Failure(_path_of(sources, eid), message) for eid, _, message in results if message
-        ]
-        failed_ids = {eid for eid, paragraphs, _ in results if paragraphs is None}
-        if rebuild:
-            # Nothing lost: an indexed episode whose file now fails (or whose folder
-            # vanished) is carried over from the index into the rebuilt one.
-            keep = (failed_ids | (set(indexed) if unlisted else set())) - read_ok
-            _carry_over(ix, writer, keep & set(indexed))
-        else:
-            for eid in [s.id for s in changed if s.id in read_ok] + gone:
-                writer.delete_by_term("eid", eid)
-        paragraphs = sum(p for _, p, _ in results if p)
-        added = tuple(s.id for s in new if s.id in read_ok)
-        updated = tuple(s.id for s in changed if s.id in read_ok)
-        if rebuild or added or updated or gone:
-            _check_counts(segments, results)
-            writer.commit_segments([segment for segment, _ in segments], clear=rebuild)
-        else:
-            writer.cancel()
-    except BaseException:
-        if not writer.is_closed:
-            writer.cancel()
-        raise
-    return UpdateReport(
-        added=added,
-        updated=updated,
-        removed=tuple(gone),
-        unchanged=tuple(s.id for s in unchanged if s.id not in failed_ids),
-        failed=tuple(failures),
-        paragraphs=paragraphs,
-        rebuilt=rebuild,
+        return read_state(ix)
+    finally:
+        ix.close()
+
+
+def read_state(ix: Any) -> IndexState:
+    """The manifest, generation and segments of an open Whoosh index."""
+    from .schema import EPISODE
+
+    segments = ix._segments()
+    with ix.searcher() as searcher:
+        manifest = {s["eid"]: (s["path"], s["sha"]) for s in searcher.documents(kind=EPISODE)}
+    return IndexState(
+        manifest=manifest,
+        generation=ix.latest_generation(),
+        segment_ids=tuple(segment.segment_id() for segment in segments),
+        documents=sum(segment.doc_count_all() for segment in segments),
     )
 
 
-def _path_of(sources: dict[str, _Source], eid: str) -> str:
-    return sources[eid].path if eid in sources else eid
+def _state_record(state: IndexState, sources: dict[str, Source], failed: Sequence[Failure]) -> dict[str, Any]:
+    """What ``podsearch.json`` keeps for the next run (see the module docstring)."""
+    shas = {source.path: source.sha for source in sources.values()}
+    return {
+        "generation": state.generation,
+        "segment_ids": list(state.segment_ids) if state.segment_ids is not None else None,
+        "documents": state.documents,
+        "manifest": {eid: [path, sha] for eid, (path, sha) in sorted(state.manifest.items())},
+        # only failures of files that were hashed, i.e. that can be recognised next time
+        "failures": {f.path: [shas[f.path], f.message] for f in failed if f.path in shas},
+    }
 
 
-def _finished(report: UpdateReport, folders: Sequence[Path], seconds: float) -> UpdateReport:
-    values = {name: getattr(report, name) for name in report.__dataclass_fields__}
-    values.update(seconds=seconds, folders=tuple(str(f) for f in folders))
-    return UpdateReport(**values)
+# --- what to do ------------------------------------------------------------------------------
 
 
-def _carry_over(ix: Any, writer: _Writer, episode_ids: set[str]) -> None:
-    """Re-add the indexed copy of these episodes to a rebuild."""
-    if not episode_ids:
-        return
-    with ix.searcher() as searcher:
-        for eid in sorted(episode_ids):
-            head = searcher.document(kind=EPISODE, eid=eid)
-            paragraphs = list(searcher.documents(kind=PARAGRAPH, eid=eid))
-            episode = episode_from_stored(head["meta"], paragraphs)
-            for document in episode_documents(episode, head["path"], head["sha"]):
-                writer.add_document(**document)
+def make_plan(
+    state: IndexState,
+    sources: dict[str, Source],
+    failures: Sequence[Failure],
+    listed: Sequence[Path] | None,
+    rebuild: bool,
+) -> Plan:
+    """Sort the files into new, changed, unchanged and gone, and decide on a rebuild.
 
-
-#: (episode id, paragraphs indexed or None when the file failed, failure message)
-_Result = tuple[str, "int | None", "str | None"]
-
-
-def _read_and_index(
-    ix: Any,
-    writer: _Writer,
-    store: IndexDir,
-    sources: list[_Source],
-    progress: ProgressCallback | None,
-) -> tuple[list[_Result], list[Any]]:
-    """Read and index the files: in this process, or in two workers for many files."""
-    workers = min(2, os.cpu_count() or 1)
-    if len(sources) < PARALLEL_FROM or workers < 2:
-        tracker = _Tracker(len(sources), progress)
-        results = _index_sources(writer, sources, tracker.advance)
-        return results, []
-    return _index_in_workers(store, sources, workers, progress)
-
-
-def _index_sources(
-    writer: Any, sources: Sequence[_Source], advance: Callable[[int], None]
-) -> list[_Result]:
-    results: list[_Result] = []
-    people: dict[Path, People] = {}
-    for source in sources:
-        folder = Path(source.path).parent
-        if folder not in people:
-            people[folder] = People.beside(folder)
-        try:
-            episode = read_episode(source.path, people[folder])
-        except EpisodeError as error:
-            results.append((source.id, None, _failure_text(error)))
-            advance(0)
-            continue
-        count = 0
-        for document in episode_documents(episode, source.path, source.sha):
-            writer.add_document(**document)
-            count += 1
-        results.append((source.id, count - 1, None))
-        advance(count - 1)
-    return results
-
-
-def _failure_text(error: EpisodeError) -> str:
-    """The failure as reported next to the path: line and column, then the reason."""
-    if error.line is None:
-        return error.reason
-    column = f", column {error.column}" if error.column is not None else ""
-    return f"line {error.line}{column}: {error.reason}"
-
-
-class _Tracker:
-    def __init__(self, total: int, progress: ProgressCallback | None) -> None:
-        self.total, self.progress = total, progress
-        self.files = self.paragraphs = 0
-
-    def advance(self, paragraphs: int) -> None:
-        self.files += 1
-        self.paragraphs += paragraphs
-        if self.progress:
-            self.progress(Progress(self.files, self.total, self.paragraphs))
-
-
-# Set in each worker process by its initializer.
-_worker_queue: Any = None
-
-
-def _init_worker(progress_queue: Any) -> None:
-    global _worker_queue
-    _worker_queue = progress_queue
-
-
-def _worker(index_path: str, sources: list[_Source]) -> tuple[Any, list[_Result], int]:
-    """In a worker process: write one segment from some files."""
-    from whoosh.filedb.filestore import FileStorage
-
-    ix = FileStorage(index_path).open_index(INDEX_NAME)
-    writer = BulkSegmentWriter(ix, _lk=False)
-    results = _index_sources(writer, sources, lambda n: _worker_queue.put(n))
-    documents = writer.docnum
-    if writer._added:
-        segment = writer._finalize_segment()
-    else:
-        writer._close_segment()
-        segment = None
-    # Not writer._finish(): it would delete the temporary folder the parent's
-    # writer shares with this one.
-    writer.is_closed = True
-    return segment, results, documents
-
-
-def _index_in_workers(
-    store: IndexDir, sources: list[_Source], workers: int, progress: ProgressCallback | None
-) -> tuple[list[_Result], list[Any]]:
-    # Balance the workers by file size: an episode's cost is about its length.
-    shares: list[list[_Source]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for source in sorted(sources, key=lambda s: -os.path.getsize(s.path)):
-        lightest = loads.index(min(loads))
-        shares[lightest].append(source)
-        loads[lightest] += os.path.getsize(source.path)
-
-    context = get_context("fork") if "fork" in _start_methods() else get_context()
-    progress_queue = context.Queue()
-    tracker = _Tracker(len(sources), progress)
-    results: list[_Result] = []
-    segments: list[Any] = []
-    try:
-        with ProcessPoolExecutor(workers, context, _init_worker, (progress_queue,)) as pool:
-            futures = [pool.submit(_worker, str(store.path), share) for share in shares if share]
-            while not all(f.done() for f in futures):
-                _drain(progress_queue, tracker, timeout=0.05)
-            for future in futures:
-                segment, share_results, documents = future.result()
-                results.extend(share_results)
-                if segment is not None:
-                    segments.append((segment, documents))
-    except BrokenProcessPool:
-        raise PodsearchError("an indexing worker process died; the index is unchanged") from None
-    _drain(progress_queue, tracker, timeout=0)
-    return results, segments
-
-
-def _drain(progress_queue: Any, tracker: _Tracker, timeout: float) -> None:
-    try:
-        while True:
-            tracker.advance(progress_queue.get(timeout=timeout) if timeout else progress_queue.get_nowait())
-    except queues.Empty:
-        return
-
-
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
-
-
-def _check_counts(segments: list[Any], results: list[_Result]) -> None:
-    """Trust no worker blindly: each segment must hold the documents it was given."""
-    for segment, documents in segments:
-        if segment.doc_count_all() != documents:
-            raise PodsearchError(
-                f"an indexing worker wrote {segment.doc_count_all()} of {documents} documents; "
-                "the index is unchanged"
-            )
-
-
-def _remove_other_versions(store: IndexDir) -> None:
-    """After a successful rebuild, delete the files of indexes of other schema versions."""
-    for name in store.index_names() - {INDEX_NAME}:
-        for entry in os.listdir(store.path):
-            if entry.startswith(f"_{name}_"):
-                try:
-                    os.remove(store.path / entry)
-                except OSError:
-                    pass
+    ``listed`` is given when a folder could not be listed: the folders that
+    were. Then an episode whose file is not found is removed only if it was in
+    one of those (a mistyped or unmounted folder must not empty the index).
+    """
+    indexed = state.manifest
+    # Same bytes and same code: a file fails as it did last time; no need to read it again.
+    known = [] if rebuild else [s for s in sources.values() if state.failures.get(s.path, ("",))[0] == s.sha]
+    failures = (*failures, *(Failure(s.path, state.failures[s.path][1]) for s in known))
+    failures = tuple(sorted(failures, key=lambda f: f.path))
+    skip = {s.id for s in known}
+    new = tuple(s for eid, s in sources.items() if eid not in indexed and eid not in skip)
+    changed = tuple(
+        s for eid, s in sources.items() if eid in indexed and indexed[eid][1] != s.sha and eid not in skip
+    )
+    unchanged = tuple(s for eid, s in sources.items() if eid in indexed and indexed[eid][1] == s.sha)
+    protected: frozenset[str] = frozenset()
+    if listed is not None:
+        protected = frozenset(
+            eid for eid, (path, _) in indexed.items() if eid not in sources and Path(path).parent not in listed
+        )
+    gone = tuple(sorted(eid for eid in indexed if eid not in sources and eid not in protected))
+    segments = len(state.segment_ids or ())
+    compact = segments > MAX_SEGMENTS + 2 + state.documents // SEGMENT_DOCUMENTS
+    return Plan(sources, failures, new, changed, unchanged, gone, protected, rebuild or compact)

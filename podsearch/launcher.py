@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+from .deferred import defer_unused_imports
 from .errors import (
     EpisodeError,
     EpisodeNotFound,
@@ -171,7 +172,7 @@ def _build(ix: Index, episodes: Path | None) -> None:
     folder = episodes or default_episodes_path()
     if not folder.is_dir():
         raise IndexMissingError(
-            f"no index at {ix.path} yet, and no episodes folder at {folder} to build it from; "
+            f"no index at {ix.path} yet, and no episodes folder at {folder.absolute()} to build it from; "
             f"pass --episodes FOLDER, or run: podsearch index FOLDER --index {ix.path}"
         )
     note(f"No index at {ix.path} yet: building it from {folder} …")
@@ -308,10 +309,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     options = None if os.environ.get("_PODSEARCH_COMPLETE") else parse_search(args)
     if options is None:
+        if args[:1] == ["index"] and not os.environ.get("_PODSEARCH_COMPLETE"):
+            from .reindex import run_command
+
+            run_command(args)  # exits, unless the arguments are typer's to parse
         from .cli import app
 
         app(args=args, prog_name="podsearch")
         return
+    defer_unused_imports()
     try:
         run_search(options)
     except PodsearchError as error:

@@ -68,7 +68,7 @@ def _row(hit: Hit) -> str:
     cells = [
         f'<td style="{_NOWRAP}">{moment_link(hit)}</td>',
         f'<td style="{_NOWRAP}">{text_html(hit.who or "")}</td>',
-        f'<td style="{_CELL}" title="{text_html(episode.title)}">{text_html(episode.code)}'
+        f'<td style="{_CELL}"><b>{text_html(episode.code)}</b> {text_html(episode.short_title or episode.title)}'
         f"<br><small>{text_html(where)}</small></td>",
         f'<td style="{_CELL}">{snippet}</td>',
     ]

@@ -21,12 +21,12 @@ from whoosh import query as wq
 from whoosh.fields import Schema
 
 from . import ranking
-from .candidates import PostingsScorer, term_frequencies
+from .candidates import PostingsScorer, neighbourhood, term_frequencies, top
 from .errors import QueryError
 from .hits import make_hit
-from .model import EpisodeGroup, EpisodeInfo, Hit, Results
-from .records import episode_from_json
-from .schema import EPISODE, WORD, fold, make_schema, stem, terms, word_spans
+from .catalog import EpisodeCatalog
+from .model import EpisodeGroup, Hit, Results
+from .schema import WORD, fold, make_schema, stem, terms, word_spans
 from .spelling import Speller
 
 #: Queries longer than this are refused (a long quote is ~1,800 characters).
@@ -34,7 +34,7 @@ MAX_QUERY_CHARS = 2_000
 #: At most this many words of a query are searched.
 MAX_QUERY_TERMS = 64
 #: Candidates the first stage hands to the re-ranker.
-CANDIDATES = 40
+CANDIDATES = 48
 #: Fields a query may name (``speaker:alexey``); the rest of the schema is internal.
 QUERY_FIELDS = ("text", "speaker", "guest", "season", "episode")
 SORTS = ("relevance", "date")
@@ -92,12 +92,24 @@ def parse(text: str) -> wq.Query:
         raise QueryError("the query is empty")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+
+    def safe_operators(node: wq.Query) -> wq.Query:
+        # Whoosh's AndNot and Require matchers crash (IndexError, AssertionError) when
+        # block-quality skipping exhausts one side ("con* -data", "data REQUIRE science");
+        # for the candidate stage, And (with Not) means the same.
+        if isinstance(node, wq.AndNot):
+            return wq.And([node.a, wq.Not(node.b)])
+        if isinstance(node, wq.Require):
+            return wq.And([node.a, node.b])
+        return node
+
     try:
-        parsed = _normalized(_PARSER.parse(text))
+        parsed = _normalized(_PARSER.parse(text)).accept(safe_operators)
         _check(parsed)
     except QueryError:
         raise
-    except (qparser.QueryParserError, ValueError, TypeError, IndexError, RecursionError):
+    # AssertionError: Whoosh's parser asserts on two binary operators in a row ("a ANDNOT ANDNOT b")
+    except (qparser.QueryParserError, ValueError, TypeError, IndexError, RecursionError, AssertionError):
         parsed = None
     if parsed is None or parsed is wq.NullQuery or not _has_positive(parsed):
         literal = _SYNTAX.sub(" ", text)
@@ -118,18 +130,29 @@ def _normalized(node: wq.Query) -> wq.Query:
 
 
 def _check(node: wq.Query) -> None:
-    """Refuse what would be slow: bare or one-letter wildcards, too many words."""
-    count = 0
+    """Refuse what would be slow: broad or several wildcards, word ranges, too many words.
+
+    Whoosh ORs every word a wildcard expands to, and that union costs seconds on the
+    corpus for two letters (``co*``: 367 words), up to 0.9 s of CPU for three
+    (``data pro*``) and 0.4 s at most for four (``inte*``); two wildcards add up.
+    """
+    count = wildcards = 0
     for leaf in (item for item in _walk(node) if item.is_leaf()):
         count += 1
         if isinstance(leaf, wq.Every):
             raise QueryError("'*' alone would match every moment; add at least one word")
         if isinstance(leaf, (wq.Wildcard, wq.Prefix)):
+            wildcards += 1
             stem_text = re.split(r"[*?]", leaf.text, maxsplit=1)[0]
-            if len(stem_text) < 2:
-                raise QueryError(f"'{leaf.text}' is too broad; give at least two letters before '*'")
+            if len(stem_text) < 4:
+                shown = f"{leaf.text}*" if isinstance(leaf, wq.Prefix) else leaf.text
+                raise QueryError(f"'{shown}' is too broad; give at least four letters before '*' or '?'")
+        if isinstance(leaf, wq.TermRange):  # numeric ranges (season, episode) are NumericRange
+            raise QueryError("ranges work only on season and episode, e.g. season:[3 TO 5]")
         if isinstance(leaf, (wq.Regex, wq.FuzzyTerm)):
             raise QueryError("regular expressions and fuzzy terms are not supported")
+    if wildcards > 1:
+        raise QueryError("only one word per query may have '*' or '?'")
     if count > MAX_QUERY_TERMS:
         raise QueryError(f"the query has {count} terms; the limit is {MAX_QUERY_TERMS}")
 
@@ -183,11 +206,6 @@ def _walk(node: wq.Query) -> Iterable[wq.Query]:
 # --- filters --------------------------------------------------------------------------------
 
 
-#: Episode documents never appear as hits. Masking out their ~200 documents is
-#: much cheaper than a filter allowing the ~28,000 paragraph documents.
-EPISODE_MASK = wq.Term("kind", EPISODE)
-
-
 def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query | None:
     """Whoosh filter restricting matches to paragraphs that pass the filters, if any."""
     parts: list[wq.Query] = []
@@ -195,10 +213,13 @@ def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query | None
         parts.extend(wq.Term("speaker", word) for word in filters.speaker.lower().split())
     if filters.guest:
         parts.extend(wq.Term("guest", word) for word in filters.guest.lower().split())
-    if filters.season is not None:
-        parts.append(wq.NumericRange("season", filters.season, filters.season))
-    if filters.episode is not None:
-        parts.append(wq.NumericRange("episode", filters.episode, filters.episode))
+    for name in ("season", "episode"):
+        value = getattr(filters, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+            raise QueryError(f"{name} must be a whole number from 0, not {value!r}")
+        parts.append(wq.NumericRange(name, value, value))
     if filters.after or filters.before:
         ids = [
             info.id
@@ -209,35 +230,6 @@ def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query | None
         ]
         parts.append(wq.Or([wq.Term("eid", eid) for eid in ids]) if ids else wq.NullQuery)
     return wq.And(parts) if parts else None
-
-
-# --- the episode catalogue ---------------------------------------------------------------------
-
-
-class EpisodeCatalog:
-    """Episode descriptions read from one searcher, on demand."""
-
-    def __init__(self, searcher: Any) -> None:
-        self._searcher = searcher
-        self._infos: dict[str, EpisodeInfo] = {}
-        self._complete = False
-
-    def get(self, eid: str) -> EpisodeInfo:
-        """The description of one indexed episode."""
-        info = self._infos.get(eid)
-        if info is None:
-            stored = self._searcher.document(kind=EPISODE, eid=eid)
-            info = self._infos[eid] = episode_from_json(stored["meta"])
-        return info
-
-    def all(self) -> list[EpisodeInfo]:
-        """Every indexed episode."""
-        if not self._complete:
-            for stored in self._searcher.documents(kind=EPISODE):
-                if stored["eid"] not in self._infos:
-                    self._infos[stored["eid"]] = episode_from_json(stored["meta"])
-            self._complete = True
-        return list(self._infos.values())
 
 
 # --- searching ------------------------------------------------------------------------------
@@ -266,7 +258,7 @@ def search(
     began = time.perf_counter()
     _check_options(limit, sort, group_by, context)
     cache = {} if cache is None else cache
-    episodes: EpisodeCatalog = cache.setdefault("episodes", EpisodeCatalog(searcher))
+    episodes: EpisodeCatalog = _memo(cache, "episodes", lambda: EpisodeCatalog(searcher))
     parsed = _require_fields(parse(text))
     parsed, corrections = _correct(searcher, parsed, cache)
     words = _query_words(searcher, parsed)
@@ -274,25 +266,27 @@ def search(
 
     every_match = group_by == "episode" or sort == "date"
     wanted = None if every_match else max(CANDIDATES, limit)
-    # a set (not frozenset): the only container type Whoosh accepts as a mask
-    mask = _memo(cache, "mask", lambda: set(searcher.docs_for_query(EPISODE_MASK)))
+    # Episode documents never appear as hits: masking out their ~200 documents is
+    # much cheaper than a filter allowing the ~28,000 paragraphs. A set, not a
+    # frozenset: the only container type Whoosh accepts as a mask.
+    mask = _memo(cache, "mask", lambda: set(episodes.episode_docnums))
     restriction = _filter_query(filters, episodes)
     if _is_bag_of_words(parsed):
         allowed = set(searcher.docs_for_query(restriction)) if restriction is not None else None
         scorer = _memo(cache, "postings", lambda: PostingsScorer(searcher))
-        matches, total = scorer.top(
-            _rarest(searcher, words), wanted or searcher.doc_count_all(), mask, allowed
-        )
+        first_scores = scorer.scores(_rarest(searcher, words), mask, allowed)
+        matches, total = top(first_scores, wanted or len(first_scores)), len(first_scores)
     else:
         first = searcher.search(
             _without_stop_words(parsed), limit=wanted, filter=restriction, mask=mask, terms=False
         )
         matches, total = list(first.top_n), len(first)
-    eids = _memo(cache, "eids", lambda: list(searcher.reader().column_reader("eid")))
-    about = _episode_relevance(searcher, words, eids)
+        first_scores = {}
+    about = _episode_relevance(searcher, words, episodes)
     average = _memo(cache, "average_length", lambda: searcher.avg_field_length("text") or 1.0)
 
     sections: dict[str, list[str]] = cache.setdefault("section_terms", {})
+    best_first = matches[0][0] if matches and matches[0][0] > 0 else 1.0
 
     stored_by_docnum: dict[int, dict[str, Any]] = {}
 
@@ -307,7 +301,10 @@ def search(
         section = stored.get("section") or ""
         if section not in sections:
             sections[section] = terms(section)
-        return ranking.score(words, tokens, sections[section], average, about.get(eids[docnum], 0.0))
+        around = neighbourhood(first_scores, docnum, episodes.episode_docnum) / best_first if first_scores else 0.0
+        return ranking.score(
+            words, tokens, sections[section], average, about.get(episodes.episode_docnum(docnum), 0.0), around
+        )
 
     if words.content:
         ranked = sorted(((rescore(d), d) for _, d in matches[: max(CANDIDATES, limit)]), reverse=True)
@@ -315,15 +312,15 @@ def search(
         ranked = matches[: max(CANDIDATES, limit)]
 
     def make(score: float, docnum: int) -> Hit:
-        info = episodes.get(eids[docnum])
+        info = episodes.info(docnum)
         return make_hit(searcher, docnum, stored_fields(docnum), score, info, highlight, context)
 
     groups: tuple[EpisodeGroup, ...] = ()
     if group_by == "episode":
-        groups = _group(ranked, matches, eids, make, limit)
+        groups = _group(ranked, matches, episodes.episode_docnum, make, limit)
         hits = tuple(group.hits[0] for group in groups)
     elif sort == "date":
-        hits = tuple(make(s, d) for s, d in _by_date(matches, searcher, eids, episodes)[:limit])
+        hits = tuple(make(s, d) for s, d in _by_date(matches, searcher, episodes)[:limit])
     else:
         hits = tuple(make(score, docnum) for score, docnum in ranked[:limit])
     return Results(
@@ -413,21 +410,21 @@ def _without_stop_words(node: wq.Query) -> wq.Query:
     return node
 
 
-def _episode_relevance(searcher: Any, words: ranking.QueryWords, eids: Sequence[str]) -> dict[str, float]:
+def _episode_relevance(searcher: Any, words: ranking.QueryWords, episodes: EpisodeCatalog) -> dict[int, float]:
     """How much each episode (title, topics, description, headers) is about the query, 0 to 1.
 
-    Read straight from the postings of the episode documents' ``about`` field
-    (about 200 documents): a saturated term frequency weighted by idf.
+    Keyed by episode document number. Read straight from the postings of the
+    episode documents' ``about`` field (about 200 documents): a saturated term
+    frequency weighted by idf.
     """
-    scores: dict[str, float] = {}
-    episodes = searcher.doc_frequency("kind", EPISODE) or 1
+    scores: dict[int, float] = {}
+    count = len(episodes.episode_docnums) or 1
     for word in words.content:
-        weight = ranking.idf(searcher.doc_frequency("about", word), episodes)
+        weight = ranking.idf(searcher.doc_frequency("about", word), count)
         for docnum, frequency in term_frequencies(searcher, "about", word):
-            eid = eids[docnum]
-            scores[eid] = scores.get(eid, 0.0) + weight * frequency / (frequency + ranking.K1)
+            scores[docnum] = scores.get(docnum, 0.0) + weight * frequency / (frequency + ranking.K1)
     best = max(scores.values(), default=0.0)
-    return {eid: score / best for eid, score in scores.items()} if best else {}
+    return {docnum: score / best for docnum, score in scores.items()} if best else {}
 
 
 # --- spelling -------------------------------------------------------------------------------
@@ -479,13 +476,14 @@ def _suggestion(text: str, corrections: dict[str, str], hits: Sequence[Hit]) -> 
 
 
 def _by_date(
-    matches: list[tuple[float, int]], searcher: Any, eids: Any, episodes: EpisodeCatalog
+    matches: list[tuple[float, int]], searcher: Any, episodes: EpisodeCatalog
 ) -> list[tuple[float, int]]:
     """Newest episodes first; within an episode, in the order of the conversation."""
 
-    def key(pair: tuple[float, int]) -> tuple[date, int]:
-        info = episodes.get(eids[pair[1]])
-        return (info.date_added or date.min, -searcher.stored_fields(pair[1])["hit"][0])
+    def key(pair: tuple[float, int]) -> tuple[date, int, int]:
+        info = episodes.info(pair[1])
+        # documents follow the conversation within an episode
+        return (info.date_added or date.min, episodes.episode_docnum(pair[1]), -pair[1])
 
     return sorted(matches, key=key, reverse=True)
 
@@ -493,20 +491,23 @@ def _by_date(
 def _group(
     ranked: list[tuple[float, int]],
     matches: list[tuple[float, int]],
-    eids: Any,
+    episode_of: Any,
     make: Any,
     limit: int,
 ) -> tuple[EpisodeGroup, ...]:
     """Episodes ranked by their best moments, with how many of their moments matched."""
-    counts: dict[str, int] = {}
+    counts: dict[int, int] = {}
     for _, docnum in matches:
-        counts[eids[docnum]] = counts.get(eids[docnum], 0) + 1
-    best: dict[str, list[tuple[float, int]]] = {}
+        episode = episode_of(docnum)
+        counts[episode] = counts.get(episode, 0) + 1
+    best: dict[int, list[tuple[float, int]]] = {}
     for score, docnum in ranked:
-        best.setdefault(eids[docnum], []).append((score, docnum))
-    order = sorted(best, key=lambda eid: -(best[eid][0][0] + 0.1 * sum(s for s, _ in best[eid][1:3])))
+        best.setdefault(episode_of(docnum), []).append((score, docnum))
+    order = sorted(best, key=lambda e: -(best[e][0][0] + 0.1 * sum(s for s, _ in best[e][1:3])))
     groups = []
-    for eid in order[:limit]:
-        hits = tuple(make(score, docnum) for score, docnum in best[eid][:3])
-        groups.append(EpisodeGroup(episode=hits[0].episode, hits=hits, count=counts[eid], score=best[eid][0][0]))
+    for episode in order[:limit]:
+        hits = tuple(make(score, docnum) for score, docnum in best[episode][:3])
+        groups.append(
+            EpisodeGroup(episode=hits[0].episode, hits=hits, count=counts[episode], score=best[episode][0][0])
+        )
     return tuple(groups)

@@ -28,9 +28,11 @@ B = 0.75
 #: How much the section header adds, relative to the paragraph's own text.
 SECTION_WEIGHT = 0.3
 #: How much a full in-order run of the query's words multiplies the score.
-PHRASE_BOOST = 2.0
+PHRASE_BOOST = 10.0
 #: How much the episode being about the query multiplies the score.
 EPISODE_BOOST = 0.5
+#: How much matches in the neighbouring paragraphs multiply the score.
+NEIGHBOUR_BOOST = 0.3
 #: Floor of the coverage factor: a paragraph with few of the words keeps some score.
 COVERAGE_FLOOR = 0.15
 
@@ -103,6 +105,7 @@ def score(
     section: Sequence[str],
     average_length: float,
     episode_relevance: float,
+    neighbourhood: float = 0.0,
 ) -> float:
     """The final score of one candidate paragraph, from its terms and its section's."""
     text_score, coverage = bm25(words, tokens, average_length)
@@ -118,4 +121,5 @@ def score(
         * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage**2)
         * (1 + PHRASE_BOOST * phrase**2)
         * (1 + EPISODE_BOOST * episode_relevance)
+        * (1 + NEIGHBOUR_BOOST * min(1.0, neighbourhood))
     )

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
-from rich.table import Table
+from rich.padding import Padding
 from rich.text import Text
 
 from .model import Episode, EpisodeInfo, Hit, Paragraph, Results, UpdateReport
@@ -151,6 +151,15 @@ def header(results: Results) -> Text:
     return Text(f"{text} ({results.elapsed * 1000:.0f} ms)", style=DIM)
 
 
+def emit(out: Console, line: Text) -> None:
+    """Print one line; on a terminal, a line that wraps keeps its indentation."""
+    if out.is_terminal and line.cell_len > out.width:
+        indent = len(line.plain) - len(line.plain.lstrip(" "))
+        out.print(Padding(line[indent:], (0, 0, 0, indent), expand=False))
+    else:
+        out.print(line)
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -180,12 +189,12 @@ def print_results(results: Results, out: Console, err: Console) -> None:
                 if number:
                     out.print()
                 for line in hit_lines(hit):
-                    out.print(line)
+                    emit(out, line)
         return
     for rank, hit in enumerate(results, 1):
         out.print()
         for line in hit_lines(hit, rank):
-            out.print(line)
+            emit(out, line)
 
 
 def closest_paragraph(paragraphs: Sequence[Paragraph], seconds: int) -> int:
@@ -237,6 +246,8 @@ def print_episode(episode: Episode, out: Console, at: int | None = None, around:
 
 def print_episodes(episodes: Sequence[EpisodeInfo], counts: dict[str, int], out: Console) -> None:
     """A table of indexed episodes: code, date added, paragraphs, title and guests."""
+    from rich.table import Table
+
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("episode", no_wrap=True)
     table.add_column("added", no_wrap=True)

@@ -1,10 +1,15 @@
 """The index directory: where it is, its lock, its version, and safe reads.
 
 The directory holds a Whoosh index named after the schema version, a small
-``podsearch.json`` (versions, folders, last report) and a lock file. Whoosh
-commits atomically (a new table of contents is renamed into place), so readers
-always see a complete generation; a reader that opens just as a commit deletes
-the previous generation's files retries on the new one.
+``podsearch.json`` (versions, folders, last report, manifest) and a lock file.
+Whoosh commits atomically (a new table of contents is renamed into place), so
+readers always see a complete generation; a reader that opens just as a commit
+deletes the previous generation's files retries on the new one.
+
+Generation 0 of an index is the empty table of contents Whoosh writes when it
+creates one; the first podsearch commit is generation 1. An index that has
+only generation 0 (its first build was killed) counts as missing, so a search
+says "no index" instead of finding nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +32,11 @@ INDEX_NAME = f"podsearch_s{SCHEMA_VERSION}"
 META_FILE = "podsearch.json"
 LOCK_FILE = "podsearch.lock"
 _TOC = re.compile(r"_(\w+?)_(\d+)\.toc$")
+#: Files of a podsearch index of any schema version: its tables of contents (also
+#: half-written ones, ``_podsearch_s1_3.toc.1700000000.5``), segment files, lock, temp folder.
+_INDEX_FILE = re.compile(r"_?(podsearch_s\d+)(?:_|\.tmp$)")
+#: A segment file of the current index (as Whoosh names them): the segment id.
+_SEGMENT_FILE = re.compile(rf"({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 
 #: How often a read is retried when a concurrent commit removed files under it.
 READ_ATTEMPTS = 8
@@ -60,16 +70,28 @@ class IndexDir:
             return set()
         return {match.group(1) for match in map(_TOC.match, names) if match}
 
+    def generation(self) -> int | None:
+        """The latest committed generation of the current index, ``None`` when there is none."""
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return None
+        generations = [
+            int(match.group(2))
+            for match in map(_TOC.match, names)
+            if match and match.group(1) == INDEX_NAME
+        ]
+        return max(generations, default=None)
+
     def exists(self) -> bool:
-        """Whether an index of the current schema version is here."""
-        return INDEX_NAME in self.index_names()
+        """Whether a built index of the current schema version is here."""
+        return (self.generation() or 0) >= 1
 
     def check(self) -> None:
         """Raise :class:`IndexMissingError` or :class:`IndexVersionError` unless usable."""
-        names = self.index_names()
-        if INDEX_NAME in names:
+        if self.exists():
             return
-        if names:
+        if self.index_names() - {INDEX_NAME}:
             written_by = self.read_meta().get("podsearch", "another version")
             raise IndexVersionError(
                 f"the index at {self.path} was written by podsearch {written_by} with another "
@@ -139,8 +161,53 @@ class IndexDir:
     def write_meta(self, data: dict[str, Any]) -> None:
         """Replace ``podsearch.json`` atomically."""
         temporary = self.path / f".{META_FILE}.{os.getpid()}.tmp"
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        # ensure_ascii: a file name that is not UTF-8 (surrogate escapes) must not break the write
+        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=True), encoding="utf-8")
         os.replace(temporary, self.path / META_FILE)
+
+    def remove_leftovers(self, other_versions: bool) -> None:
+        """Delete what a killed indexer left behind (only while holding :meth:`lock`).
+
+        That is half-written tables of contents and temporary copies of
+        ``podsearch.json``; with ``other_versions``, also every file of an index
+        of another schema version (once the current one is built, so that until
+        then a search says which version the index is from).
+        """
+        for entry in self._entries():
+            match = _INDEX_FILE.match(entry.name)
+            stale = (
+                (other_versions and match is not None and match.group(1) != INDEX_NAME)
+                or (entry.name.startswith(f"_{INDEX_NAME}_") and not entry.name.endswith(".toc"))
+                or (entry.name.startswith(f".{META_FILE}.") and entry.name.endswith(".tmp"))
+            )
+            if stale:
+                _remove(Path(entry.path))
+
+    def remove_unused(self, generation: int | None, segment_ids: Collection[str] | None) -> None:
+        """Delete the current index's files that its latest generation does not use.
+
+        Whoosh does this at each commit; a kill, or a run that commits nothing,
+        can leave older tables of contents and unfinished segments behind.
+        ``segment_ids`` ``None`` means unknown: then nothing is deleted.
+        """
+        if generation is None or segment_ids is None:
+            return
+        keep = set(segment_ids)
+        for entry in self._entries():
+            toc = _TOC.match(entry.name)
+            if toc:
+                unused = toc.group(1) == INDEX_NAME and int(toc.group(2)) != generation
+            else:
+                segment = _SEGMENT_FILE.match(entry.name)
+                unused = segment is not None and segment.group(1) not in keep
+            if unused:
+                _remove(Path(entry.path))
+
+    def _entries(self) -> list[os.DirEntry[str]]:
+        try:
+            return list(os.scandir(self.path))
+        except OSError:
+            return []
 
     @contextlib.contextmanager
     def lock(self, wait: bool = False) -> Iterator[None]:
@@ -160,3 +227,15 @@ class IndexDir:
             yield
         finally:
             os.close(descriptor)  # closing releases the lock
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a folder of files; one still in use elsewhere is left for next time."""
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            for child in path.iterdir():
+                with contextlib.suppress(OSError):
+                    child.unlink()
+            path.rmdir()
+        else:
+            path.unlink()

@@ -19,6 +19,7 @@ _YOUTUBE_URL = re.compile(
 
 #: The longest moment we accept (a week); larger values are treated as garbage.
 MAX_SECONDS = 7 * 24 * 3600
+_MAX_DIGITS = len(str(MAX_SECONDS))
 
 
 def format_time(seconds: int) -> str:
@@ -38,6 +39,8 @@ def parse_time(text: str) -> int | None:
     """
     text = text.strip()
     if text.isdigit() and text.isascii():
+        if len(text) > _MAX_DIGITS:  # garbage, and int() refuses more than 4,300 digits
+            return None
         value = int(text)
         return value if value <= MAX_SECONDS else None
     match = _CLOCK.fullmatch(text)
@@ -55,8 +58,8 @@ def parse_duration(text: object) -> int | None:
     if not match or not any(match.groups()):
         return None
     days, hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
-    total = int(((days * 24 + hours) * 60 + minutes) * 60 + secs)
-    return total if total <= MAX_SECONDS else None
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + secs  # may be inf for absurd values
+    return int(total) if total <= MAX_SECONDS else None
 
 
 def valid_youtube_id(value: object) -> str | None:

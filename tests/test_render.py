@@ -7,28 +7,34 @@ import re
 
 import pytest
 
-from podsearch.model import Chapter, Episode, EpisodeGroup, EpisodeInfo, Hit, Paragraph, Results, Snippet, Turn
-from podsearch.render import console, hit_lines, print_episode, print_episodes, print_results
+from podsearch.model import (
+    Episode,
+    EpisodeGroup,
+    EpisodeInfo,
+    Hit,
+    Paragraph,
+    Results,
+    Snippet,
+    Turn,
+)
+from podsearch.render import (
+    console,
+    hit_lines,
+    print_episode,
+    print_episodes,
+    print_results,
+)
 from podsearch.sanitize import flat, visible
 
-INFO = EpisodeInfo(
-    id="s05e05-researchers-vs-engineers",
-    title="What Researchers and Engineers Can Learn from Each Other",
-    season=5,
-    number=5,
-    guests=("mihaileric",),
-    guest_names=("Mihail Eric",),
-    youtube_id="d9xVXqKq3sU",
-    chapters=(Chapter("Career advice", 3300, 3500),),
+from .samples import (
+    HOSTILE_SPEAKER,
+    HOSTILE_TEXT,
+    HOSTILE_TITLE,
+    INFO,
+    TEXT,
+    URL,
+    make_hit,
 )
-TEXT = "Or if you're doing a full-stack data scientist role, likely, it's gonna be a lot of engineering."
-SPANS = ((21, 31), (32, 36), (37, 46))  # full-stack, data, scientist
-URL = "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=3356s"
-
-#: Hostile text as it could come from a public episode file.
-HOSTILE_TITLE = "[bold red]Pwned[/bold red] \x1b]8;;https://evil.example/\x07click\x1b]8;;\x07 <script>x</script>"
-HOSTILE_SPEAKER = "[link=https://evil.example/]Bob[/link]\x1b[2J"
-HOSTILE_TEXT = "before \x1b[31mred\x1b[0m [bold]data[/bold] :smile: \u202eevil\u202c \x9b31m after \r\x00 data"
 
 OSC8 = re.compile(r"\x1b\]8;[^;]*;([^\x1b\x07]*)(?:\x1b\\|\x07)")
 
@@ -40,26 +46,11 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def make_hit(info: EpisodeInfo = INFO, **changes: object) -> Hit:
-    values: dict[str, object] = dict(
-        episode=info,
-        text=TEXT,
-        start=3356,
-        speaker="Mihail",
-        speaker_name="Mihail Eric",
-        section="Choosing between engineering or research",
-        chapter="Career advice",
-        score=3.5,
-        spans=SPANS,
-        snippet=Snippet(TEXT, SPANS),
-        paragraph=88,
-    )
-    values.update(changes)
-    return Hit(**values)  # type: ignore[arg-type]
-
-
-def results(*hits: Hit, total: int | None = None, suggestion: str | None = None, query: str = "full-stack data scientist") -> Results:
-    return Results(query=query, hits=hits, total=len(hits) if total is None else total, suggestion=suggestion, elapsed=0.016)
+def results(
+    *hits: Hit, total: int | None = None, suggestion: str | None = None, query: str = "full-stack data scientist"
+) -> Results:
+    count = len(hits) if total is None else total
+    return Results(query=query, hits=hits, total=count, suggestion=suggestion, elapsed=0.016)
 
 
 def render(result: Results, *, terminal: bool) -> tuple[str, str]:
@@ -206,8 +197,14 @@ def hostile_hit() -> Hit:
 def test_markup_and_escapes_in_transcripts_are_shown_literally(terminal: bool) -> None:
     out, _ = render(results(hostile_hit(), query="[bold]data\x1b[5m"), terminal=terminal)
     plain = re.sub(r"\x1b\[[0-9;]*m|\x1b\]8;[^;]*;[^\x07\x1b]*(?:\x07|\x1b\\)", "", out)
-    for literal in ("[bold red]Pwned[/bold red]", "[link=https://evil.example/]Bob[/link]", "[bold]data[/bold]",
-                    ":smile:", "[italic]Section[/italic]", "<script>x</script>"):
+    for literal in (
+        "[bold red]Pwned[/bold red]",
+        "[link=https://evil.example/]Bob[/link]",
+        "[bold]data[/bold]",
+        ":smile:",
+        "[italic]Section[/italic]",
+        "<script>x</script>",
+    ):
         assert literal in plain
     assert "␛" in plain and "␇" in plain and "\ufffd" in plain and "␍" in plain and "␀" in plain
     # the only escape sequences left are rich's own colours and links to the validated video

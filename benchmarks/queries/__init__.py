@@ -20,8 +20,9 @@ fixed seed, at run time (nothing is committed but this code):
     real-word error is no typo a speller could fix).
 ``topic``
     A section header as the query, searched in the corpus indexed *without*
-    its headers (see :func:`write_stripped_corpus`); relevant = any paragraph
-    of that section in that episode (binary relevance). Headers that occur
+    its headers; relevant = any paragraph
+    of that section in that episode (binary relevance; the header-free copy is
+    made by :mod:`queries.headerless`). Headers that occur
     (folded) more than once in the corpus ("Podcast Introduction") are
     skipped: they name no one section.
 ``title``
@@ -42,8 +43,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 import podsearch
 
@@ -191,6 +190,10 @@ class Query:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+def _answer(passage: Passage) -> frozenset[tuple[str, int]]:
+    return frozenset({(passage.eid, passage.number)})
+
+
 def _shuffled(items: Sequence[Any], rng: random.Random) -> list[Any]:
     order = list(items)
     rng.shuffle(order)
@@ -221,7 +224,7 @@ def known_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
         if corpus.containing_sequence(passage.folded[start : start + length]) != {index}:
             continue
         text = " ".join(passage.words[start : start + length])
-        found.append(Query("known", text, frozenset({(passage.eid, passage.number)}), f"{passage.eid}#{passage.number}"))
+        found.append(Query("known", text, _answer(passage), f"{passage.eid}#{passage.number}"))
         if len(found) == count:
             break
     return found
@@ -246,7 +249,7 @@ def partial_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
         if corpus.containing_all(passage.folded[i] for i in keep) != {index}:
             continue
         text = " ".join(passage.words[i] for i in keep)
-        found.append(Query("partial", text, frozenset({(passage.eid, passage.number)}), f"{passage.eid}#{passage.number}"))
+        found.append(Query("partial", text, _answer(passage), f"{passage.eid}#{passage.number}"))
         if len(found) == count:
             break
     return found
@@ -303,7 +306,7 @@ def typo_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
             Query(
                 "typo",
                 " ".join(words),
-                frozenset({(passage.eid, passage.number)}),
+                _answer(passage),
                 f"{passage.eid}#{passage.number}",
                 {"typo": typo, "word": original},
             )
@@ -406,75 +409,6 @@ def dump(sets: dict[str, list[Query]], path: Path) -> None:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-# --- the corpus without its headers ----------------------------------------------------------------
-
-_DELIMITER = re.compile(r"^---[ \t]*$", re.MULTILINE)
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def strip_headers(text: str) -> str | None:
-    """An episode file without its section headers, or ``None`` if it is no episode.
-
-    The transcript's ``- header:`` items are removed, and so is
-    ``quotableClips``, whose chapter names repeat the headers almost word for
-    word in this corpus. The front matter is parsed with the safe C loader and
-    dumped again; the ``line`` items are untouched, so paragraphs keep their
-    texts and numbers (the caller checks that).
-    """
-    opening = _DELIMITER.search(text)
-    closing = _DELIMITER.search(text, opening.end()) if opening else None
-    if opening is None or closing is None:
-        return None
-    try:
-        data = yaml.load(text[opening.end() : closing.start()], Loader=_Loader)  # noqa: S506 - safe loader
-    except yaml.YAMLError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("transcript"), list):
-        return None
-    data["transcript"] = [i for i in data["transcript"] if not (isinstance(i, dict) and "header" in i)]
-    data.pop("quotableClips", None)
-    front = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    return "---\n" + front + "---\n" + text[closing.end() :].lstrip("\n")
-
-
-def write_stripped_corpus(source: Path, target: Path) -> int:
-    """Write header-free copies of the episode files of ``source`` into ``target``.
-
-    The guests' ``people`` folder beside ``source`` is linked (not copied) beside
-    ``target`` so that speaker names resolve the same way. Returns the number of
-    files written; files that are unchanged on disk are not rewritten (so an
-    index kept between runs sees no change).
-    """
-    target.mkdir(parents=True, exist_ok=True)
-    people = source.parent / "people"
-    link = target.parent / "people"
-    if people.is_dir() and not link.exists():
-        link.symlink_to(people.resolve(), target_is_directory=True)
-    written = 0
-    for path in sorted(source.glob("*.md")):
-        stripped = strip_headers(path.read_text(encoding="utf-8-sig").replace("\r\n", "\n"))
-        if stripped is None:
-            continue
-        out = target / path.name
-        if not out.exists() or out.read_text(encoding="utf-8") != stripped:
-            out.write_text(stripped, encoding="utf-8")
-        written += 1
-    return written
-
-
-def same_paragraphs(a: Sequence[podsearch.Episode], b: Sequence[podsearch.Episode]) -> list[str]:
-    """Episode ids whose paragraphs (numbers and texts) differ between two parses."""
-
-    def paragraphs(episodes: Sequence[podsearch.Episode]) -> dict[str, list[tuple[int, str]]]:
-        return {
-            e.id: [(p.number, p.text) for t in e.turns for p in t.paragraphs] for e in episodes
-        }
-
-    left, right = paragraphs(a), paragraphs(b)
-    return sorted(eid for eid in set(left) | set(right) if left.get(eid) != right.get(eid))
-
-
 # --- short queries (latency only: no judgments) ----------------------------------------------------
 
 
@@ -487,7 +421,9 @@ def short_items(corpus: Corpus, episodes: Sequence[podsearch.Episode], count: in
     """
     rng = random.Random(f"{seed}/short")
     words = sorted(
-        w for w, found in corpus.postings.items() if w.isalpha() and len(w) >= 4 and is_content(w) and 5 <= len(found) <= 3000
+        word
+        for word, found in corpus.postings.items()
+        if word.isalpha() and len(word) >= 4 and is_content(word) and 5 <= len(found) <= 3000
     )
     pairs = sorted(
         {

@@ -1,0 +1,657 @@
+"""The ``podsearch`` command: output on the bundled episode, options, show/episodes, help, errors.
+
+Most tests drive the typer app with ``CliRunner``; the fast path of the console
+script (:mod:`podsearch.launcher`) is checked to give the same output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+import podsearch
+from podsearch import cli, launcher
+from podsearch.cli import app
+from podsearch.errors import (
+    EpisodeNotFound,
+    IndexLockedError,
+    IndexMissingError,
+    IndexVersionError,
+    PodsearchError,
+    QueryError,
+)
+from podsearch.records import HIT_FIELDS
+from podsearch.storage import IndexDir
+
+from .conftest import BUNDLED
+from .factory import write_episode
+
+QUERY = "full-stack data scientist"
+TITLE = "S05E05 · What Researchers and Engineers Can Learn from Each Other"
+LINK_2433 = "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=2433s"
+LINK_3356 = "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=3356s"
+HEADER = re.compile(r"^\d+ moments matched, showing \d+ \(\d+ ms\)$")
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _keep_sys_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process the fast path must not swap modules for stand-ins (tested in a subprocess)."""
+    monkeypatch.setattr(launcher, "defer_unused_imports", lambda: None)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """Run the typer app; (exit code, stdout, stderr)."""
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def blocks(stdout: str) -> list[list[str]]:
+    """The hits of a plain search output, each as its lines (the header line dropped)."""
+    return [chunk.splitlines() for chunk in stdout.split("\n\n")[1:]]
+
+
+@pytest.fixture(scope="module")
+def bundled(bundled_index: podsearch.Index) -> str:
+    return str(bundled_index.path)
+
+
+@pytest.fixture(scope="module")
+def crafted(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Three small episodes with dates, guests and a people folder."""
+    root = tmp_path_factory.mktemp("cli")
+    folder = root / "episodes"
+    (root / "people").mkdir()
+    (root / "people" / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_episode(
+        folder,
+        "vectors",
+        [
+            ("header", "Embeddings in production"),
+            ("Alexey", 10, "Welcome. Today we talk about vector databases and embeddings."),
+            ("Jane", 60, "Keeping embeddings fresh is the hard part of vector search."),
+            (None, None, "Embeddings drift when the documents change."),
+            ("Jane", 200, "Rare product names still need sparse retrieval."),
+        ],
+        title="Vector Search in Practice",
+        season=3,
+        number=7,
+        guests=["janedoe"],
+        dateadded="2024-05-01",
+        chapters=[("Embeddings", 0, 400)],
+    )
+    write_episode(
+        folder,
+        "contracts",
+        [
+            ("Alexey", 5, "This week: data contracts and embeddings of schemas."),
+            ("Bob", 40, "A data contract is an agreement on the schema a team publishes."),
+        ],
+        title="Data Contracts",
+        season=4,
+        number=2,
+        guests=["bobsmith"],
+        dateadded="2025-01-15",
+        youtube="bbbbbbbbbbb",
+    )
+    write_episode(
+        folder,
+        "careers",
+        [("Carol", 45, "I left academia; embeddings were my first industry project.")],
+        title="From Academia to Industry",
+        season=4,
+        number=5,
+        guests=["carolwhite"],
+        dateadded="2023-03-03",
+        youtube="ccccccccccc",
+    )
+    index = podsearch.Index(root / "index")
+    assert not index.update(folder).failed
+    index.close()
+    return str(root / "index")
+
+
+def search_json(index: str, *args: str) -> dict:
+    code, out, err = invoke(*args, "--index", index, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+# --- plain output on the bundled episode ---------------------------------------------------------------
+
+
+def test_search_prints_each_moment_on_a_few_lines(bundled: str) -> None:
+    code, out, err = invoke(QUERY, "--index", bundled)
+    assert code == 0 and err == ""
+    assert HEADER.match(out.splitlines()[0])
+    hits = blocks(out)
+    assert len(hits) == 10
+    first = hits[0]
+    assert first == [
+        f" 1. {TITLE}",
+        "    40:33 · Alexey · Full-stack data scientists",
+        first[2],
+        f"    {LINK_2433}",
+    ]
+    assert first[2].startswith("    We already have a question from Roa about full-stack data scientists.")
+    mention = next(hit for hit in hits if hit[-1] == f"    {LINK_3356}")
+    assert mention[1] == "    55:56 · Mihail · Choosing between engineering or research if you’re just starting"
+    assert "full-stack data scientist role" in mention[2]
+    for rank, hit in enumerate(hits, 1):
+        assert hit[0] == f"{rank:>2}. {TITLE}"
+        assert re.match(r"^    \d+:\d\d(~ \(estimated\))? · (Alexey|Mihail) · \S", hit[1])
+        assert re.match(r"^    https://www\.youtube\.com/watch\?v=d9xVXqKq3sU&t=\d+s$", hit[-1])
+
+
+def test_estimated_times_are_marked(bundled: str) -> None:
+    record = next(hit for hit in search_json(bundled, QUERY, "--limit", "20")["hits"] if hit["estimated"])
+    _, out, _ = invoke(QUERY, "--index", bundled, "--limit", "20")
+    assert f"    {record['time']}~ (estimated) · " in out
+
+
+def test_piped_output_has_no_escape_codes(bundled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich would colour a pipe with this; podsearch must not
+    _, out, err = invoke(QUERY, "--index", bundled, "--context", "1")
+    assert "\x1b" not in out + err
+    assert LINK_2433 in out
+
+
+def test_search_subcommand_and_a_query_named_like_a_command(bundled: str) -> None:
+    code, out, _ = invoke("search", QUERY, "--index", bundled, "-n", "1")
+    assert code == 0 and LINK_2433 in out
+    code, _, err = invoke("search", "index", "--index", bundled)
+    assert code == 0 and err in ("", "No moments matched 'index'.\n")
+
+
+def test_did_you_mean(bundled: str) -> None:
+    code, out, _ = invoke("data scientsts", "--index", bundled, "-n", "1")
+    assert code == 0 and out.splitlines()[1] == "Did you mean: data scientists?"
+    assert search_json(bundled, "data scientsts")["suggestion"] == "data scientists"
+
+
+def test_nothing_matched_exits_zero_with_a_note(bundled: str) -> None:
+    code, out, err = invoke("zeppelinxyz", "--index", bundled)
+    assert (code, out) == (0, "")
+    assert err.splitlines()[0] == "No moments matched 'zeppelinxyz'."
+    code, out, err = invoke("zeppelinxyz", "--index", bundled, "--json")
+    assert code == 0 and json.loads(out)["hits"] == [] and "No moments matched" in err
+
+
+# --- JSON ------------------------------------------------------------------------------------------------
+
+
+def test_json_is_one_document_with_every_field(bundled: str) -> None:
+    code, out, _ = invoke(QUERY, "--index", bundled, "--json", "--context", "1")
+    assert code == 0 and out.count("\n") == 1 and out.isascii()
+    document = json.loads(out)
+    assert list(document) == ["query", "total", "suggestion", "elapsed_ms", "hits"]
+    assert document["query"] == QUERY and document["total"] >= 10 and len(document["hits"]) == 10
+    first = document["hits"][0]
+    assert list(first) == list(HIT_FIELDS)
+    assert first["url"] == LINK_2433 and first["start"] == 2433 and first["time"] == "40:33"
+    assert (first["episode_code"], first["season"], first["episode"]) == ("S05E05", 5, 5)
+    assert first["speaker"] == "Alexey" and first["section"] == "Full-stack data scientists"
+    assert first["youtube_id"] == "d9xVXqKq3sU" and first["guest_ids"] == ["mihaileric"]
+    assert {"full", "stack", "data"} <= {first["text"][a:b].lower() for a, b in first["spans"]}
+    assert first["snippet"] and first["snippet_spans"]
+    assert len(first["before"]) == 1 and len(first["after"]) == 1
+    assert set(first["before"][0]) == {"text", "start", "time", "estimated", "number"}
+    assert any(hit["url"] == LINK_3356 for hit in document["hits"])
+
+
+def test_jsonl_is_one_hit_per_line(bundled: str) -> None:
+    code, out, _ = invoke(QUERY, "--index", bundled, "--jsonl", "--limit", "4")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 4
+    records = [json.loads(line) for line in lines]
+    assert all(list(record) == list(HIT_FIELDS) for record in records)
+    assert records[0]["url"] == LINK_2433
+
+
+def test_json_and_jsonl_together_are_refused(bundled: str) -> None:
+    code, out, err = invoke(QUERY, "--index", bundled, "--json", "--jsonl")
+    assert code == launcher.EXIT_USAGE and out == "" and "either --json or --jsonl" in err
+
+
+# --- options end to end -----------------------------------------------------------------------------------
+
+
+def test_limit(crafted: str) -> None:
+    assert len(search_json(crafted, "embeddings", "--limit", "2")["hits"]) == 2
+    assert len(search_json(crafted, "embeddings", "-n", "1")["hits"]) == 1
+
+
+def test_speaker_and_guest(crafted: str) -> None:
+    hits = search_json(crafted, "embeddings", "--speaker", "jane")["hits"]
+    assert hits and {hit["speaker"] for hit in hits} == {"Jane"}
+    assert {hit["speaker_name"] for hit in hits} == {"Jane Doe"}
+    hits = search_json(crafted, "embeddings", "--guest", "carolwhite")["hits"]
+    assert [hit["episode_title"] for hit in hits] == ["From Academia to Industry"]
+
+
+def test_season_and_episode(crafted: str) -> None:
+    assert {hit["season"] for hit in search_json(crafted, "embeddings", "--season", "4")["hits"]} == {4}
+    hits = search_json(crafted, "embeddings", "--season", "4", "--episode", "5")["hits"]
+    assert [hit["episode_code"] for hit in hits] == ["S04E05"]
+
+
+def test_after_and_before(crafted: str) -> None:
+    assert {hit["date_added"] for hit in search_json(crafted, "embeddings", "--after", "2024-01-01")["hits"]} == {
+        "2024-05-01",
+        "2025-01-15",
+    }
+    hits = search_json(crafted, "embeddings", "--before", "2024-01-01")["hits"]
+    assert {hit["date_added"] for hit in hits} == {"2023-03-03"}
+    code, _, err = invoke("embeddings", "--index", crafted, "--after", "last week")
+    assert code == launcher.EXIT_USAGE and "expected a date like 2023-01-31" in err
+
+
+def test_by_episode_groups(crafted: str) -> None:
+    document = search_json(crafted, "embeddings", "--by-episode")
+    assert [group["episode"]["code"] for group in document["groups"]][:1] == ["S03E07"]
+    assert {group["episode"]["code"] for group in document["groups"]} == {"S03E07", "S04E02", "S04E05"}
+    _, out, _ = invoke("embeddings", "--index", crafted, "--by-episode")
+    assert re.match(r"^\d+ moments matched, showing 3 episodes \(\d+ ms\)$", out.splitlines()[0])
+    assert out.count("S03E07 · Vector Search in Practice") == 1
+
+
+def test_context(crafted: str) -> None:
+    hit = next(h for h in search_json(crafted, "drift documents", "--context", "1")["hits"] if h["start"] > 60)
+    assert (
+        hit["estimated"] and [p["start"] for p in hit["before"]] == [60] and [p["start"] for p in hit["after"]] == [200]
+    )
+    _, out, _ = invoke("drift documents", "--index", crafted, "--context", "1", "-n", "1")
+    lines = out.splitlines()
+    assert "      1:00  Keeping embeddings fresh is the hard part of vector search." in lines
+    assert "      3:20  Rare product names still need sparse retrieval." in lines
+
+
+def test_sort_by_date(crafted: str) -> None:
+    dates = [hit["date_added"] for hit in search_json(crafted, "embeddings", "--sort", "date")["hits"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_chapter_and_section_on_the_moment_line(crafted: str) -> None:
+    _, out, _ = invoke("sparse retrieval", "--index", crafted, "-n", "1")
+    assert out.splitlines()[3] == "    3:20 · Jane Doe · Embeddings in production · chapter: Embeddings"
+
+
+def test_missing_index_is_built_from_episodes_option(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    shutil.copytree(BUNDLED, folder)
+    index = tmp_path / "fresh"
+    code, out, err = invoke(QUERY, "--index", str(index), "--episodes", str(folder), "-n", "1")
+    assert code == 0 and LINK_2433 in out
+    assert err.splitlines()[0] == f"No index at {index} yet: building it from {folder} …"
+    assert "Indexed 1 episode(s), 122 paragraphs" in err
+
+
+def test_missing_index_is_built_from_the_default_episodes_folder(episodes_dir: Path) -> None:
+    code, out, err = invoke(QUERY, "-n", "1")
+    assert code == 0 and LINK_2433 in out and "building it from" in err
+
+
+# --- show and episodes ----------------------------------------------------------------------------------------
+
+
+def test_show_around_a_moment(bundled: str) -> None:
+    code, out, err = invoke("show", "S05E05", "--at", "55:56", "--around", "1", "--index", bundled)
+    assert code == 0 and err == ""
+    lines = [line for line in out.splitlines() if line]
+    assert lines[0] == TITLE
+    assert lines[1] == "Choosing between engineering or research if you’re just starting"
+    assert lines[2] == "55:31  Alexey  https://www.youtube.com/watch?v=d9xVXqKq3sU&t=3331s"
+    assert lines[4] == f"▶ 55:56  Mihail  {LINK_3356}"
+    assert lines[5].startswith("Yeah. I think that's where one of the most important things is to be introspective.")
+    assert lines[6] == "56:29~"
+    assert len(lines) == 8
+
+
+def test_show_whole_episode_by_id(bundled: str) -> None:
+    code, out, _ = invoke("show", "s05e05-researchers-vs-engineers", "--index", bundled)
+    assert code == 0
+    assert out.count("https://www.youtube.com/watch?v=d9xVXqKq3sU&t=") >= 20
+    assert "Mihail’s background" in out and "\x1b" not in out
+
+
+def test_show_accepts_seconds_and_rejects_bad_times(bundled: str) -> None:
+    code, out, _ = invoke("show", "s05e05", "--at", "3356", "--around", "0", "--index", bundled)
+    assert code == 0 and f"▶ 55:56  Mihail  {LINK_3356}" in out
+    code, _, err = invoke("show", "S05E05", "--at", "soon", "--index", bundled)
+    assert code == launcher.EXIT_USAGE and "expected a time like 55:56" in err
+
+
+def test_episodes_lists_the_index(bundled: str, crafted: str) -> None:
+    code, out, _ = invoke("episodes", "--index", bundled)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["episode", "added", "paragraphs", "title", "guests"]
+    assert lines[1].split()[:3] == ["S05E05", "-", "122"]
+    assert "What Researchers and Engineers Can Learn from Each Other" in lines[1] and lines[1].endswith("mihaileric")
+    _, out, _ = invoke("episodes", "--index", crafted)
+    assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
+        ["S03E07", "2024-05-01"],
+        ["S04E02", "2025-01-15"],
+        ["S04E05", "2023-03-03"],
+    ]
+    assert "Jane Doe" in out and out.splitlines()[-1] == "3 episodes"
+
+
+def test_episodes_json(bundled: str) -> None:
+    code, out, _ = invoke("episodes", "--index", bundled, "--json")
+    (episode,) = json.loads(out)
+    assert code == 0 and episode["code"] == "S05E05" and episode["paragraphs"] == 122
+    assert (episode["season"], episode["number"], episode["youtube_id"]) == (5, 5, "d9xVXqKq3sU")
+
+
+# --- help --------------------------------------------------------------------------------------------------
+
+
+def _command(name: str):  # noqa: ANN202 - typer's own Click command type
+    return get_command(app).commands[name]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["search", "index", "show", "episodes", "stats"])
+def test_help_mentions_every_option(name: str) -> None:
+    code, out, _ = invoke(name, "--help")
+    assert code == 0
+    for param in _command(name).params:
+        for option in param.opts:
+            if option.startswith("-"):
+                assert option in out, f"{name} --help does not mention {option}"
+        if param.help:
+            assert param.help.split()[0] in out
+
+
+@pytest.mark.parametrize("name", ["search", "show", "episodes"])
+def test_help_has_examples(name: str) -> None:
+    _, out, _ = invoke(name, "--help")
+    assert "Examples:" in out and f"podsearch {'' if name == 'search' else name}".strip() in out
+
+
+def test_main_help_lists_commands_exit_codes_and_completion() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    for word in ("search", "index", "show", "episodes", "stats", "--install-completion", "--show-completion"):
+        assert word in out
+    for exit_code in (0, 1, 2, 65, 66, 75):
+        assert re.search(rf"^\s+{exit_code}\s", out, re.MULTILINE)
+
+
+def test_completion_script_is_available(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SHELL", "/bin/bash")
+    with pytest.raises(SystemExit) as stopped:
+        launcher.main(["--show-completion", "bash"])
+    assert stopped.value.code in (0, None)
+    script = capsys.readouterr().out
+    assert (
+        "_PODSEARCH_COMPLETE=complete_bash" in script
+        and "complete -o default -F _podsearch_completion podsearch" in script
+    )
+
+
+def test_completion_requests_go_to_typer(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("_PODSEARCH_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "podsearch sh")
+    monkeypatch.setenv("COMP_CWORD", "1")
+    with pytest.raises(SystemExit):
+        launcher.main(["sh"])
+    assert capsys.readouterr().out.split() == ["show"]
+
+
+# --- errors -------------------------------------------------------------------------------------------------
+
+
+def test_no_index_is_one_line_with_what_to_do(tmp_path: Path) -> None:
+    for command in (["show", "S05E05"], ["episodes"]):
+        code, out, err = invoke(*command, "--index", str(tmp_path / "none"))
+        assert (code, out) == (launcher.EXIT_NOT_FOUND, "")
+        assert (
+            err
+            == f"Error: no index at {tmp_path / 'none'}; build one with: podsearch index EPISODES_FOLDER --index {tmp_path / 'none'}\n"
+        )
+
+
+def test_no_index_and_no_episodes_folder(tmp_path: Path) -> None:
+    code, out, err = invoke(QUERY, "--index", str(tmp_path / "none"), "--episodes", str(tmp_path / "nothing"))
+    assert (code, out) == (launcher.EXIT_NOT_FOUND, "")
+    assert err.count("\n") == 1 and err.startswith("Error: no index at ")
+    assert "pass --episodes FOLDER, or run: podsearch index FOLDER" in err
+    assert not (tmp_path / "none").exists()
+
+
+def test_no_such_episode(bundled: str) -> None:
+    code, _, err = invoke("show", "S09E09", "--index", bundled)
+    assert code == launcher.EXIT_NOT_FOUND
+    assert err == "Error: no indexed episode 'S09E09'; list them with: podsearch episodes\n"
+
+
+@pytest.mark.parametrize("query", ['"', "a*", "()", "-", "NOT", " "])
+def test_bad_query(bundled: str, query: str) -> None:
+    code, out, err = invoke("search", query, "--index", bundled)
+    assert code in (0, launcher.EXIT_USAGE) and "Traceback" not in err
+    if code == launcher.EXIT_USAGE and not err.startswith("Usage:"):
+        assert err.startswith("Error: bad query: ") and err.count("\n") == 1
+    if code == 0:
+        assert out or "No moments matched" in err
+
+
+def test_index_locked_while_building_a_missing_index(tmp_path: Path, episodes_dir: Path) -> None:
+    store = IndexDir(tmp_path / "locked")
+    with store.lock():
+        code, out, err = invoke(QUERY, "--index", str(store.path))
+    assert (code, out) == (launcher.EXIT_LOCKED, "")
+    assert err.splitlines()[-1].startswith("Error: another 'podsearch index' is updating")
+    assert err.splitlines()[-1].endswith("try again later, or pass --wait to queue behind it")
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (QueryError("the query is empty"), 2, "Error: bad query: the query is empty"),
+        (IndexLockedError("locked; try again"), 75, "Error: locked; try again"),
+        (IndexVersionError("old; rebuild"), 65, "Error: old; rebuild"),
+        (IndexMissingError("gone"), 66, "Error: gone"),
+        (EpisodeNotFound("no such\nepisode \x1b[31m"), 66, "Error: no such episode ␛[31m"),
+        (PodsearchError("other"), 2, "Error: other"),
+    ],
+)
+def test_each_error_is_one_line_and_its_exit_code(
+    bundled: str, monkeypatch: pytest.MonkeyPatch, error: PodsearchError, code: int, line: str
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(podsearch.api.Index, "search", fail)
+    monkeypatch.setattr(podsearch.api.Index, "episodes", fail)
+    for command in ([QUERY], ["episodes"]):
+        result = invoke(*command, "--index", bundled)
+        assert result == (code, "", line + "\n")
+    with pytest.raises(SystemExit) as stopped:
+        launcher.main([QUERY, "--index", bundled])
+    assert stopped.value.code == code
+
+
+# --- hostile episode files ---------------------------------------------------------------------------------------
+
+
+def test_hostile_episode_text_is_shown_literally(tmp_path: Path) -> None:
+    folder = tmp_path / "evil"
+    write_episode(
+        folder,
+        "evil",
+        [
+            ("header", "[bold red]Section[/bold red]\x1b]0;owned\x07"),
+            (
+                "[link=https://evil.example/]Mallory[/link]",
+                30,
+                "zeppelin \x1b[2J\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07 [blink]x[/blink] <script>alert(1)</script>",
+            ),
+        ],
+        title="[italic]Evil[/italic] \x1b[31mTitle",
+        youtube="abcdefghijk",
+    )
+    index = str(tmp_path / "index")
+    assert not podsearch.Index(index).update(folder).failed
+    code, out, err = invoke("zeppelin", "--index", index)
+    assert code == 0 and "\x1b" not in out + err
+    for literal in (
+        "[italic]Evil[/italic] ␛[31mTitle",
+        "[link=https://evil.example/]Mallory[/link]",
+        "[bold red]Section[/bold red]␛]0;owned␇",
+        "[blink]x[/blink] <script>alert(1)</script>",
+        "␛]8;;https://evil.example/␇click",
+    ):
+        assert literal in out
+    assert out.splitlines()[-1] == "    https://www.youtube.com/watch?v=abcdefghijk&t=30s"
+    code, out, _ = invoke("zeppelin", "--index", index, "--json")
+    assert out.isascii() and "\x1b" not in out
+    hit = json.loads(out)["hits"][0]
+    assert hit["text"].startswith("zeppelin \x1b[2J") and hit["speaker"] == "[link=https://evil.example/]Mallory[/link]"
+    code, out, _ = invoke("show", "S01E01", "--index", index)
+    assert code == 0 and "\x1b" not in out and "[bold red]Section[/bold red]" in out
+    code, out, _ = invoke("episodes", "--index", index)
+    assert code == 0 and "\x1b" not in out and "[italic]Evil[/italic] ␛[31mTitle" in out
+
+
+# --- the fast path of the console script --------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\(\d+ ms\)", "(N ms)", text)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [QUERY],
+        ["search", QUERY, "-n", "3"],
+        [QUERY, "--limit=2", "--context", "1"],
+        ["--limit", "2", QUERY, "--speaker", "mihail"],
+        [QUERY, "--season", "5", "--episode", "5", "--by-episode"],
+        [QUERY, "--jsonl", "-n", "2"],
+        ["zeppelinxyz"],
+    ],
+)
+def test_fast_path_prints_what_typer_prints(bundled: str, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [*args, "--index", bundled]
+    assert launcher.parse_search(argv) is not None
+    launcher.main(argv)
+    fast = capsys.readouterr()
+    code, out, err = invoke(*argv)
+    assert code == 0
+    assert _normalise(fast.out) == _normalise(out)
+    assert fast.err == err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--help"],
+        [QUERY, "--help"],
+        ["index"],
+        ["show", "S05E05"],
+        ["episodes"],
+        ["stats"],
+        ["--version"],
+        [QUERY, "--limit", "0"],
+        [QUERY, "--limit", "x"],
+        [QUERY, "--context", "21"],
+        [QUERY, "--season", "-1"],
+        [QUERY, "--after", "yesterday"],
+        [QUERY, "--sort", "random"],
+        [QUERY, "--json", "--jsonl"],
+        [QUERY, "--unknown"],
+        [QUERY, "another"],
+        [QUERY, "--limit"],
+        ["--", QUERY],
+        ["-"],
+        ["--json"],
+    ],
+)
+def test_fast_path_leaves_everything_else_to_typer(args: list[str]) -> None:
+    assert launcher.parse_search(args) is None
+
+
+def test_fast_path_options_are_the_search_commands_options() -> None:
+    declared = {option for param in _command("search").params for option in param.opts if option.startswith("-")}
+    fast = set(launcher._VALUE_OPTIONS) | set(launcher._FLAG_OPTIONS)
+    assert declared - {"-h", "--help"} == fast
+    assert set(get_command(app).commands) == launcher.COMMANDS  # type: ignore[attr-defined]
+
+
+def test_fast_path_parses_values() -> None:
+    options = launcher.parse_search(
+        ["q", "--after=2024-01-02", "--before", "2025-01-01", "-C", "2", "--sort", "date", "--index", "ix", "--jsonl"]
+    )
+    assert options is not None
+    assert (str(options.after), str(options.before), options.context, options.sort) == (
+        "2024-01-02",
+        "2025-01-01",
+        2,
+        "date",
+    )
+    assert (options.index, options.as_jsonl, options.as_json) == (Path("ix"), True, False)
+
+
+def test_typer_handles_a_command_the_fast_path_declined(bundled: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        launcher.main(["episodes", "--index", bundled])
+    assert stopped.value.code in (0, None)
+    assert "S05E05" in capsys.readouterr().out
+
+
+def test_exit_codes_are_one_table() -> None:
+    assert (cli.EXIT_OK, cli.EXIT_FILES_FAILED, cli.EXIT_USAGE) == (0, 1, 2)
+    assert (cli.EXIT_INCOMPATIBLE, cli.EXIT_NOT_FOUND, cli.EXIT_LOCKED) == (65, 66, 75)
+
+
+def _probe(*lines: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    return subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, env=env, check=True)
+
+
+HEAVY = "['typer', 'pydantic', 'yaml', 'podsearch.indexer', 'podsearch.episodes', 'podsearch.cli', 'rich', 'asyncio', 'http.client', 'email']"
+
+
+def test_a_plain_search_loads_only_what_it_needs(bundled: str) -> None:
+    for extra, loaded in (([], ["rich"]), (["--json"], [])):
+        run = _probe(
+            "import sys",
+            "from podsearch.launcher import main",
+            f"main([{QUERY!r}, '--index', {bundled!r}, *{extra!r}])",
+            f"print(' '.join(name for name in {HEAVY} if name in sys.modules), file=sys.stderr)",
+        )
+        assert LINK_2433 in run.stdout
+        assert run.stderr.split() == loaded
+
+
+def test_deferred_modules_load_when_really_used(bundled: str) -> None:
+    run = _probe(
+        "import sys",
+        "from podsearch.launcher import main",
+        f"main([{QUERY!r}, '--index', {bundled!r}, '--json'])",
+        "assert 'http.client' not in sys.modules and 'asyncio' not in sys.modules",
+        "import urllib.request",
+        "assert urllib.request.Request('https://example.org').host == 'example.org'",
+        "from urllib.request import urlopen",
+        "assert type(sys.modules['urllib.request']).__name__ == 'module'",
+        "from cached_property import threaded_cached_property",
+        "import asyncio, whoosh.compat",
+        "assert callable(whoosh.compat.urlretrieve)",
+        "print('ok')",
+    )
+    assert run.stdout.splitlines()[-1] == "ok"

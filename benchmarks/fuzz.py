@@ -45,18 +45,20 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import podsearch  # noqa: E402
-from podsearch.records import episode_record  # noqa: E402
-from podsearch.timecode import MAX_SECONDS  # noqa: E402
+import podsearch  # after the path is set
+from podsearch.records import episode_record
+from podsearch.timecode import MAX_SECONDS
 
 T = TypeVar("T")
 MOMENT = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}&t=\d+s")
 
 #: Hostile YAML injected at line boundaries.
 FRAGMENTS = [
-    b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-    b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-    b"e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+    (
+        b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        b"e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+    ),
     b"topics: &t [*t]\n",
     b"- &l {line: loop, who: A, sec: 1}\n- *l\n- *l\n- <<: *l\n",
     b"m0: &m0 {a: 1, b: 2, c: 3}\nm1: &m1 {<<: [*m0, *m0, *m0]}\nm2: {<<: [*m1, *m1, *m1]}\n",
@@ -296,6 +298,8 @@ def fuzz_query(index: podsearch.Index, words: list[str], out: Path, rng: random.
         tally.slowest_query = (seconds, what)
     if seconds > args.slow:
         tally.slow.append(f"query {seconds:.2f} s: {what}")
+        with open(out / "slow-queries.jsonl", "a", encoding="utf-8") as stream:
+            stream.write(json.dumps({"seconds": round(seconds, 3), "query": query, "options": options}) + "\n")
 
 
 def fail(tally: Tally, out: Path, what: str, error: BaseException, data: bytes, suffix: str) -> None:
@@ -343,7 +347,7 @@ def report(tally: Tally, minutes: float, out: Path) -> None:
     print("most common query errors:")
     for reason, count in tally.query_errors.most_common(6):
         print(f"  {count:6,}  {reason}")
-    print(f"slow calls (over the --slow limit): {len(tally.slow)}")
+    print(f"slow calls (over the --slow limit): {len(tally.slow)}" + (f" (queries in {out / 'slow-queries.jsonl'})" if tally.slow else ""))
     for line in tally.slow[:20]:
         print(f"  {line[:160]}")
     print(f"FAILURES: {len(tally.failures)}" + (f" (reproducers in {out})" if tally.failures else ""))

@@ -191,7 +191,7 @@ class Index:
         if self._searcher is not None and not self._searcher.up_to_date():
             self.close()
         if self._searcher is None:
-            self._searcher = self._store.open().searcher()
+            self._searcher = self._store.searcher()  # safe to keep across commits
             self._cache = {}
         return self._searcher
 

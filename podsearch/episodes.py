@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EpisodeError, NotAnEpisode
-from .frontmatter import MAX_FILE_BYTES, check_file_name, front_matter, kind_of, read_text
+from .frontmatter import (
+    MAX_FILE_BYTES,
+    check_file_name,
+    front_matter,
+    kind_of,
+    read_text,
+)
 from .model import Chapter, Episode, Paragraph, Turn
 from .timecode import (
     MAX_SECONDS,

@@ -247,7 +247,7 @@ def _parse_yaml(path: Path, body: str, first_line: int) -> Any:
             f"the limit is {MAX_YAML_SEPARATORS:,})",
         )
     try:
-        return yaml.load(body, Loader=_Loader)  # noqa: S506 - a safe loader, see _hardened
+        return yaml.load(body, Loader=_Loader)  # a safe loader: see _hardened
     except ReaderError:  # libyaml gives a byte offset, the Python reader a character offset
         raise _unacceptable_character(path, body, first_line) from None
     except yaml.MarkedYAMLError as error:

@@ -9,9 +9,10 @@ section or episode is about them. No Whoosh object leaves this module.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,21 +21,23 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.fields import Schema
 
-from . import ranking
-from .candidates import PostingsScorer, neighbourhood, term_frequencies, top
+from . import ranking, spelling
+from .candidates import COORDINATION, PostingsScorer, neighbourhood, term_frequencies, top
 from .errors import QueryError
 from .hits import make_hit
 from .catalog import EpisodeCatalog
 from .model import EpisodeGroup, Hit, Results
-from .schema import WORD, fold, make_schema, stem, terms, word_spans
-from .spelling import Speller
+from .schema import WORD, fold, make_schema, stem, terms
 
 #: Queries longer than this are refused (a long quote is ~1,800 characters).
 MAX_QUERY_CHARS = 2_000
 #: At most this many words of a query are searched.
 MAX_QUERY_TERMS = 64
 #: Candidates the first stage hands to the re-ranker.
-CANDIDATES = 48
+CANDIDATES = 32
+#: Candidates for a quote made of common words, where only word order tells
+#: the paragraphs apart (see :func:`_quote_like`).
+WIDE_CANDIDATES = 128
 #: Fields a query may name (``speaker:alexey``); the rest of the schema is internal.
 QUERY_FIELDS = ("text", "speaker", "guest", "season", "episode")
 SORTS = ("relevance", "date")
@@ -103,13 +106,32 @@ def parse(text: str) -> wq.Query:
             return wq.And([node.a, node.b])
         return node
 
+    # People end questions with "?": it is punctuation here, not Whoosh's one-letter wildcard.
+    text = text.replace("?", " ")
+    if _is_plain(text):  # most queries: skip Whoosh's parser (a fifth of a search)
+        words = terms(text)
+        if not words:
+            raise QueryError("the query has no words to search for")
+        distinct = [wq.Term("text", word) for word in dict.fromkeys(words)]
+        if len(distinct) > MAX_QUERY_TERMS:
+            raise QueryError(f"the query has {len(distinct)} terms; the limit is {MAX_QUERY_TERMS}")
+        return distinct[0] if len(distinct) == 1 else wq.Or(distinct)
     try:
         parsed = _normalized(_PARSER.parse(text)).accept(safe_operators)
         _check(parsed)
     except QueryError:
         raise
-    # AssertionError: Whoosh's parser asserts on two binary operators in a row ("a ANDNOT ANDNOT b")
-    except (qparser.QueryParserError, ValueError, TypeError, IndexError, RecursionError, AssertionError):
+    # Whoosh's parser asserts on two binary operators in a row ("a ANDNOT ANDNOT b") and
+    # raises NotImplementedError on a sign it left unattached ("( -1 )<x", "( +a ]b) c?")
+    except (
+        qparser.QueryParserError,
+        ValueError,
+        TypeError,
+        IndexError,
+        RecursionError,
+        AssertionError,
+        NotImplementedError,
+    ):
         parsed = None
     if parsed is None or parsed is wq.NullQuery or not _has_positive(parsed):
         literal = _SYNTAX.sub(" ", text)
@@ -118,6 +140,14 @@ def parse(text: str) -> wq.Query:
             raise QueryError("the query has no words to search for")
         parsed = wq.Or([wq.Term("text", word) for word in dict.fromkeys(words)])
     return parsed
+
+
+_OPERATOR = re.compile(r"""["()*:^~\[\]{}<>=\\]|(?:^|[\s(])[+-]|\b(?:AND|OR|NOT|TO)\b""")
+
+
+def _is_plain(text: str) -> bool:
+    """Whether a query is just words (no quotes, operators, fields or wildcards)."""
+    return _OPERATOR.search(text) is None
 
 
 def _normalized(node: wq.Query) -> wq.Query:
@@ -132,9 +162,10 @@ def _normalized(node: wq.Query) -> wq.Query:
 def _check(node: wq.Query) -> None:
     """Refuse what would be slow: broad or several wildcards, word ranges, too many words.
 
-    Whoosh ORs every word a wildcard expands to, and that union costs seconds on the
-    corpus for two letters (``co*``: 367 words), up to 0.9 s of CPU for three
-    (``data pro*``) and 0.4 s at most for four (``inte*``); two wildcards add up.
+    Whoosh ORs every word a wildcard expands to: on the corpus that union costs
+    seconds for two letters (``co*``: 367 words), up to 0.9 s of CPU for three
+    (``data pro*``), and two wildcards add up. (The letters are counted after
+    stemming, which ``embed*`` → ``emb*`` shortens.)
     """
     count = wildcards = 0
     for leaf in (item for item in _walk(node) if item.is_leaf()):
@@ -144,9 +175,9 @@ def _check(node: wq.Query) -> None:
         if isinstance(leaf, (wq.Wildcard, wq.Prefix)):
             wildcards += 1
             stem_text = re.split(r"[*?]", leaf.text, maxsplit=1)[0]
-            if len(stem_text) < 4:
+            if len(stem_text) < 3:
                 shown = f"{leaf.text}*" if isinstance(leaf, wq.Prefix) else leaf.text
-                raise QueryError(f"'{shown}' is too broad; give at least four letters before '*' or '?'")
+                raise QueryError(f"'{shown}' is too broad; give at least three letters before '*' or '?'")
         if isinstance(leaf, wq.TermRange):  # numeric ranges (season, episode) are NumericRange
             raise QueryError("ranges work only on season and episode, e.g. season:[3 TO 5]")
         if isinstance(leaf, (wq.Regex, wq.FuzzyTerm)):
@@ -234,6 +265,8 @@ def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query | None
 
 # --- searching ------------------------------------------------------------------------------
 
+#: A wildcard stands for at most this many of its most frequent completions.
+MAX_EXPANSIONS = 16
 #: The first stage reads the postings of the query's rarest words (at least
 #: two) up to about this many; commoner words only count in the second stage.
 POSTINGS_BUDGET = 3_000
@@ -260,8 +293,9 @@ def search(
     cache = {} if cache is None else cache
     episodes: EpisodeCatalog = _memo(cache, "episodes", lambda: EpisodeCatalog(searcher))
     parsed = _require_fields(parse(text))
-    parsed, corrections = _correct(searcher, parsed, cache)
-    words = _query_words(searcher, parsed)
+    parsed, corrections = _correct(searcher, text, parsed, cache)
+    paragraphs_with = _frequencies(searcher, cache)
+    words = _query_words(parsed, paragraphs_with, _memo(cache, "documents", searcher.doc_count))
     highlight = positive_terms(parsed)  # prefixes included
 
     every_match = group_by == "episode" or sort == "date"
@@ -271,14 +305,21 @@ def search(
     # frozenset: the only container type Whoosh accepts as a mask.
     mask = _memo(cache, "mask", lambda: set(episodes.episode_docnums))
     restriction = _filter_query(filters, episodes)
-    if _is_bag_of_words(parsed):
+    expanded = _expand_wildcards(parsed, searcher, paragraphs_with)
+    if _is_bag_of_words(expanded):
         allowed = set(searcher.docs_for_query(restriction)) if restriction is not None else None
         scorer = _memo(cache, "postings", lambda: PostingsScorer(searcher))
-        first_scores = scorer.scores(_rarest(searcher, words), mask, allowed)
+        weights = _rarest(words, paragraphs_with)
+        for term in _bag_terms(expanded):  # completions of wildcards
+            if term not in words.idf:
+                weights[term] = ranking.idf(paragraphs_with(term), words.documents)
+        first_scores = scorer.scores(weights, mask, allowed)
+        if wanted and _quote_like(words, first_scores, wanted):
+            wanted = max(WIDE_CANDIDATES, limit)
         matches, total = top(first_scores, wanted or len(first_scores)), len(first_scores)
     else:
         first = searcher.search(
-            _without_stop_words(parsed), limit=wanted, filter=restriction, mask=mask, terms=False
+            _without_stop_words(expanded), limit=wanted, filter=restriction, mask=mask, terms=False
         )
         matches, total = list(first.top_n), len(first)
         first_scores = {}
@@ -286,6 +327,7 @@ def search(
     average = _memo(cache, "average_length", lambda: searcher.avg_field_length("text") or 1.0)
 
     sections: dict[str, list[str]] = cache.setdefault("section_terms", {})
+    titles: dict[int, set[str]] = cache.setdefault("title_terms", {})
     best_first = matches[0][0] if matches and matches[0][0] > 0 else 1.0
 
     stored_by_docnum: dict[int, dict[str, Any]] = {}
@@ -302,14 +344,17 @@ def search(
         if section not in sections:
             sections[section] = terms(section)
         around = neighbourhood(first_scores, docnum, episodes.episode_docnum) / best_first if first_scores else 0.0
+        episode = episodes.episode_docnum(docnum)
+        if episode not in titles:
+            titles[episode] = set(terms(episodes.info(docnum).title))
         return ranking.score(
-            words, tokens, sections[section], average, about.get(episodes.episode_docnum(docnum), 0.0), around
+            words, tokens, sections[section], average, about.get(episode, 0.0), around, titles[episode]
         )
 
     if words.content:
-        ranked = sorted(((rescore(d), d) for _, d in matches[: max(CANDIDATES, limit)]), reverse=True)
+        ranked = sorted(((rescore(d), d) for _, d in matches[: wanted or CANDIDATES]), reverse=True)
     else:  # only field clauses: keep Whoosh's order
-        ranked = matches[: max(CANDIDATES, limit)]
+        ranked = matches[: wanted or CANDIDATES]
 
     def make(score: float, docnum: int) -> Hit:
         info = episodes.info(docnum)
@@ -327,7 +372,7 @@ def search(
         query=text,
         hits=hits,
         total=total,
-        suggestion=_suggestion(text, corrections, hits),
+        suggestion=_suggestion(text, corrections),
         elapsed=time.perf_counter() - began,
         groups=groups,
     )
@@ -367,26 +412,77 @@ def _require_fields(node: wq.Query) -> wq.Query:
     return wq.And([*fields, wq.Or(words) if len(words) > 1 else words[0]])
 
 
+def _is_text_term(node: wq.Query) -> bool:
+    return isinstance(node, wq.Term) and node.fieldname == "text"
+
+
 def _is_bag_of_words(node: wq.Query) -> bool:
-    if isinstance(node, wq.Term):
-        return node.fieldname == "text"
+    """Words (and expanded wildcards) only: the fast first stage can run it."""
+    if _is_text_term(node):
+        return True
     return isinstance(node, wq.Or) and all(
-        isinstance(child, wq.Term) and child.fieldname == "text" for child in node.subqueries
+        _is_text_term(child) or (isinstance(child, wq.Or) and all(map(_is_text_term, child.subqueries)))
+        for child in node.subqueries
     )
 
 
-def _query_words(searcher: Any, node: wq.Query) -> ranking.QueryWords:
+def _bag_terms(node: wq.Query) -> list[str]:
+    return [leaf.text for leaf in _walk(node) if _is_text_term(leaf)]
+
+
+def _expand_wildcards(node: wq.Query, searcher: Any, paragraphs_with: Any) -> wq.Query:
+    """Replace ``prefix*`` and ``w*ldcards`` by their most frequent completions.
+
+    Whoosh would OR every completion (hundreds for three letters, seconds of
+    work); the commonest few, within a postings budget, find the same moments.
+    """
+    if isinstance(node, (wq.Prefix, wq.Wildcard)) and node.fieldname == "text":
+        pattern = node.text + "*" if isinstance(node, wq.Prefix) else node.text
+        literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        matches = re.compile(fnmatch.translate(pattern)).match
+        completions = (term.decode("utf-8") for term in searcher.reader().expand_prefix("text", literal))
+        found = {term for term in completions if matches(term)}
+        if isinstance(node, wq.Prefix) and paragraphs_with(stem(node.text)):
+            found.add(stem(node.text))  # "embedding*" also means the stem "embed"
+        chosen: list[str] = []
+        read = 0
+        for term in sorted(found, key=lambda t: -paragraphs_with(t)):
+            if len(chosen) >= MAX_EXPANSIONS or (chosen and read + paragraphs_with(term) > 2 * POSTINGS_BUDGET):
+                break
+            chosen.append(term)
+            read += paragraphs_with(term)
+        if not chosen:
+            return wq.NullQuery
+        return wq.Or([wq.Term("text", term) for term in chosen]) if len(chosen) > 1 else wq.Term("text", chosen[0])
+    if node.is_leaf():
+        return node
+    return node.apply(lambda child: _expand_wildcards(child, searcher, paragraphs_with))
+
+
+def _query_words(node: wq.Query, frequency: Any, documents: int) -> ranking.QueryWords:
     ordered = [word for word in positive_terms(node) if "*" not in word and "?" not in word]
     distinct = list(dict.fromkeys(ordered))
     content = [word for word in distinct if word not in STOP_WORDS] or distinct
-    documents = searcher.doc_count()
-    weights = {word: ranking.idf(searcher.doc_frequency("text", word), documents) for word in content}
-    return ranking.QueryWords(ordered=ordered, content=content, idf=weights)
+    weights = {word: ranking.idf(frequency(word), documents) for word in content}
+    return ranking.QueryWords(ordered=ordered, content=content, idf=weights, documents=documents)
 
 
-def _rarest(searcher: Any, words: ranking.QueryWords) -> dict[str, float]:
+def _quote_like(words: ranking.QueryWords, first_scores: dict[int, float], wanted: int) -> bool:
+    """A query of three words or more whose rare words all occur in more paragraphs than we re-rank.
+
+    Then the first stage cannot tell those paragraphs apart (the words are the
+    same, only their order differs), so the re-ranker, which sees the order,
+    gets a wider pool. Other queries keep the small, fast one.
+    """
+    if len(words.ordered) < 3 or len(first_scores) <= wanted:
+        return False
+    level = max(first_scores.values()) // COORDINATION * COORDINATION
+    return sum(1 for score in first_scores.values() if score >= level) > wanted
+
+
+def _rarest(words: ranking.QueryWords, paragraphs_with: Any) -> dict[str, float]:
     """The words that single out candidates: the rarest ones, up to a postings budget."""
-    frequency = {word: searcher.doc_frequency("text", word) for word in words.content}
+    frequency = {word: paragraphs_with(word) for word in words.content}
     known = sorted((word for word in words.content if frequency[word]), key=frequency.__getitem__)
     chosen: list[str] = []
     read = 0
@@ -430,46 +526,57 @@ def _episode_relevance(searcher: Any, words: ranking.QueryWords, episodes: Episo
 # --- spelling -------------------------------------------------------------------------------
 
 
-def _speller(searcher: Any, cache: dict[str, Any]) -> Speller:
-    speller = cache.get("speller")
-    if speller is None:
-        vocabulary = (term.decode("utf-8") for term in searcher.reader().lexicon("text"))
-        speller = cache["speller"] = Speller(vocabulary, lambda term: searcher.doc_frequency("text", term))
-    return speller
+def _frequencies(searcher: Any, cache: dict[str, Any]) -> Any:
+    """``paragraphs_with(term)``: the text field's document frequency, memoised per searcher."""
+    known: dict[str, int] = _memo(cache, "doc_frequency", dict)
+
+    def paragraphs_with(term: str) -> int:
+        if term not in known:
+            known[term] = searcher.doc_frequency("text", term)
+        return known[term]
+
+    return paragraphs_with
 
 
-def _correct(searcher: Any, node: wq.Query, cache: dict[str, Any]) -> tuple[wq.Query, dict[str, str]]:
-    """Replace words the index has never seen by their most likely spelling."""
-    corrections: dict[str, str] = {}
-    for leaf in _walk(node):
-        if isinstance(leaf, wq.Term) and leaf.fieldname == "text" and leaf.text not in corrections:
-            if searcher.doc_frequency("text", leaf.text) == 0:
-                better = _speller(searcher, cache).correct(leaf.text)
-                if better:
-                    corrections[leaf.text] = better
-    for wrong, right in corrections.items():
-        node = node.replace("text", wrong, right)
-    return node, corrections
+def _correct(
+    searcher: Any, text: str, node: wq.Query, cache: dict[str, Any]
+) -> tuple[wq.Query, dict[str, str]]:
+    """Replace words the index has never seen by their most likely spelling.
+
+    Returns the corrected query and, for the suggestion, each typed word that
+    was corrected with its correction.
+    """
+    paragraphs_with = _frequencies(searcher, cache)
+    unknown = {
+        leaf.text
+        for leaf in _walk(node)
+        if isinstance(leaf, wq.Term) and leaf.fieldname == "text" and not paragraphs_with(leaf.text)
+    }
+    replaced: dict[str, str] = {}
+    for match in WORD.finditer(text):
+        typed = match.group()
+        term = stem(fold(typed))
+        if term in unknown and term not in replaced:
+            found = spelling.correct(typed, paragraphs_with)
+            if found:
+                node = node.replace("text", term, found[1])
+                replaced[term] = found[0]
+    return node, {typed: right for typed, right in _typed_words(text, replaced)}
 
 
-def _suggestion(text: str, corrections: dict[str, str], hits: Sequence[Hit]) -> str | None:
-    """The query as the user typed it, with corrected words spelled as said in the hits."""
+def _typed_words(text: str, replaced: dict[str, str]) -> list[tuple[str, str]]:
+    return [
+        (match.group(), replaced[stem(fold(match.group()))])
+        for match in WORD.finditer(text)
+        if stem(fold(match.group())) in replaced
+    ]
+
+
+def _suggestion(text: str, corrections: dict[str, str]) -> str | None:
+    """The query as the user typed it, with the corrected words."""
     if not corrections:
         return None
-    spelled: dict[str, str] = {}
-    for hit in hits:
-        for begin, end, term in word_spans(hit.text):
-            if term in corrections.values() and term not in spelled:
-                spelled[term] = fold(hit.text[begin:end])
-    pieces: list[str] = []
-    last = 0
-    for match in WORD.finditer(text):
-        term = stem(fold(match.group()))
-        if term in corrections:
-            right = corrections[term]
-            pieces.append(text[last : match.start()] + spelled.get(right, right))
-            last = match.end()
-    return "".join(pieces) + text[last:]
+    return WORD.sub(lambda match: corrections.get(match.group(), match.group()), text)
 
 
 # --- ordering and grouping ------------------------------------------------------------------

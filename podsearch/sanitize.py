@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 control characters (tab and newline are kept) and the Unicode
-# formatting characters that reorder or hide text.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# C0 and C1 control characters (tab and newline are kept), and the Unicode
+# characters that reorder, break or hide text: soft hyphen, zero-width and
+# bidirectional marks, line and paragraph separators, invisible operators, tags.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+    "\U000e0000-\U000e007f]"
+)
 
 
 def _picture(match: re.Match[str]) -> str:

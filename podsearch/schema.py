@@ -108,8 +108,10 @@ class PodcastAnalyzer(Analyzer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:  # the parser hands over a single, already tokenized word
-            token.original = token.text = stem(fold(value))
+        if not tokenize:
+            # Whoosh's parser does this only for the text of a wildcard or a range:
+            # fold it but do not stem it ("embedding*" must not become "emb*").
+            token.original = token.text = fold(value)
             token.boost = 1.0
             token.stopped = False
             if positions:

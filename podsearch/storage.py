@@ -110,11 +110,36 @@ class IndexDir:
         self.check()
         return FileStorage(str(self.path), readonly=True).open_index(INDEX_NAME)
 
+    def searcher(self) -> Any:
+        """A Whoosh searcher of the latest generation that a later commit cannot break.
+
+        Whoosh opens some files of a segment only when first needed (stored
+        fields, field lengths). A commit deletes the files of segments it
+        replaced, and then a kept searcher finds one missing: Whoosh reports a
+        missing stored-fields file as ``None`` (a ``TypeError`` later) and a
+        missing lengths file as length 0 (wrong scores, silently). So every such
+        file is opened now, and the searcher is used only if no newer
+        generation appeared meanwhile: deletions start only after a newer table
+        of contents exists, so every file found was whole. An open file stays
+        readable after its deletion. Raises ``FileNotFoundError`` (see
+        :meth:`retrying`) when a commit got in the way.
+        """
+        searcher = self.open().searcher()
+        try:
+            for reader, _ in searcher.reader().leaf_readers():
+                _open_lazy_files(reader)
+            if not searcher.up_to_date():
+                raise FileNotFoundError(f"the index at {self.path} changed while it was opened")
+        except BaseException:
+            searcher.close()
+            raise
+        return searcher
+
     def read(self, action: Callable[[Any], T]) -> T:
         """Run ``action(searcher)`` on the latest generation, retrying across commits."""
 
         def once() -> T:
-            with self.open().searcher() as searcher:
+            with self.searcher() as searcher:
                 return action(searcher)
 
         return self.retrying(once)
@@ -239,3 +264,19 @@ def _remove(path: Path) -> None:
             path.rmdir()
         else:
             path.unlink()
+
+
+def _open_lazy_files(reader: Any) -> None:
+    """Open the column files Whoosh would open on first use (see :meth:`IndexDir.searcher`)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
+
+    perdoc = getattr(reader, "_perdoc", None)
+    if perdoc is None:  # an empty index has no segment files
+        return
+    if reader.doc_count_all() and perdoc._cached_reader("_stored", STORED_COLUMN) is None:
+        raise FileNotFoundError(f"the stored fields of segment {reader.segment().segment_id()}")
+    for name, field in reader.schema.items():
+        if field.scorable:
+            perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
+        if field.column_type:
+            perdoc._cached_reader(name, field.column_type)

@@ -77,7 +77,6 @@ NAMED = {
     "one-letter-prefix": "a*",
     "two-letter-prefix": "da*",
     "three-letter-prefix": "dat*",
-    "four-letter-prefix": "data*",
     "leading-wildcard": "*ta",
     "question-marks": "??*",
     "wildcard-in-middle": "d?ta",
@@ -107,6 +106,8 @@ NAMED = {
     "andmaybe": "data ANDMAYBE science",
     "require": "data REQUIRE science",
     "adjacent-operators": "data REQUIRE ANDMAYBE science ANDNOT ANDNOT learning AND OR NOT x",
+    "sign-in-group-compared": "( -1 )<data",
+    "sign-in-group-bracket": "( +data ]science) engineer?",
     "many-ors": " OR ".join(["data"] * 300),
     "many-nots": "NOT " * 400 + "data",
     "many-terms": " ".join(f"w{i}" for i in range(300)),
@@ -171,7 +172,6 @@ def test_named_hostile_query_on_the_corpus(corpus_index: podsearch.Index, name: 
         ("star", r"'\*' alone|no words"),
         ("one-letter-prefix", "too broad"),
         ("two-letter-prefix", "too broad"),
-        ("three-letter-prefix", "too broad"),
         ("many-wildcards", "only one word"),
         ("word-range", "ranges work only on season and episode"),
         ("speaker-range", "ranges work only on season and episode"),
@@ -254,7 +254,7 @@ def test_any_text(bundled_index: podsearch.Index, query: str) -> None:
     query=hostile_queries(),
     speaker=st.one_of(st.none(), st.text(max_size=20)),
     guest=st.one_of(st.none(), st.text(max_size=20)),
-    season=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    season=st.one_of(st.none(), st.integers(-(2**70), 2**70)),
     limit=st.integers(1, 100),
     context=st.integers(0, 5),
     group=st.sampled_from([None, "episode"]),
@@ -285,7 +285,6 @@ def test_any_query_with_any_options(
     assert time.perf_counter() - began < TIME_LIMIT
 
 
-@pytest.mark.xfail(reason="reported: Index.search(season=-1) raises Whoosh's ValueError (the CLI checks the range)")
 @pytest.mark.parametrize("season", [-1, 2**32, 2**70])
 def test_out_of_range_season_is_a_query_error(bundled_index: podsearch.Index, season: int) -> None:
     with pytest.raises(podsearch.QueryError):

@@ -168,7 +168,10 @@ def structures() -> st.SearchStrategy[Any]:
 @st.composite
 def generated_episodes(draw: st.DrawFn) -> bytes:
     """A front matter shaped like an episode, with values of any type and shape."""
-    odd_or = lambda usual: st.one_of(usual, usual, usual, structures())  # noqa: E731 - mostly usual
+
+    def odd_or(usual: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return st.one_of(usual, usual, usual, structures())  # mostly usual
+
     item = st.fixed_dictionaries(
         {"line": odd_or(st.from_regex(r"\w[\w ,.'?!-]{0,60}", fullmatch=True))},
         optional={

@@ -151,7 +151,7 @@ def test_typo_finds_the_word_and_suggests_the_correction(crafted: podsearch.Inde
 
 def test_only_misspelled_content_word(crafted: podsearch.Index) -> None:
     results = crafted.search("that you lerned about")
-    assert results.suggestion == "that you learn about"
+    assert results.suggestion == "that you learned about"
     assert "learn" in results[0].text
 
 

@@ -8,8 +8,8 @@ read never stops the others and never removes what was indexed before.
 
 ``podsearch.json`` keeps a copy of the manifest (episode id → path and hash),
 of the files that failed (path → hash and reason) and of the segment list, valid
-for the generation it names: a run that finds nothing to do reads neither the
-Whoosh index nor any episode file, and imports neither Whoosh nor YAML. After a
+for the generation it names: a run that finds nothing to do opens neither the
+Whoosh index nor any episode file (and imports no YAML, no Whoosh writer). After a
 kill between a commit and the update of that file, the generations differ and
 the state is read from the index itself.
 """
@@ -151,7 +151,7 @@ def update(
         state = None if rebuild else _state_from_meta(store, meta)
         if state is None:
             state = _state_from_index(store)
-        listed = [f.resolve() for f in chosen if f not in unlisted]
+        listed = [Path(os.path.realpath(f)) for f in chosen if f not in unlisted]
         plan = make_plan(state, sources, failures, listed if unlisted else None, rebuild or not store.exists())
         if plan.idle:
             report = UpdateReport(unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures)
@@ -231,7 +231,7 @@ def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, Source], list[Fail
             except OSError as error:
                 failures.append(Failure(str(path), f"cannot read the file: {error.strerror or error}"))
                 continue
-            sources[eid] = Source(eid, str(path.resolve()), sha)
+            sources[eid] = Source(eid, os.path.realpath(path), sha)
     return sources, failures, unlisted
 
 

@@ -310,8 +310,9 @@ def search(
         allowed = set(searcher.docs_for_query(restriction)) if restriction is not None else None
         scorer = _memo(cache, "postings", lambda: PostingsScorer(searcher))
         weights = _rarest(words, paragraphs_with)
+        typed = set(words.ordered)
         for term in _bag_terms(expanded):  # completions of wildcards
-            if term not in words.idf:
+            if term not in typed:
                 weights[term] = ranking.idf(paragraphs_with(term), words.documents)
         first_scores = scorer.scores(weights, mask, allowed)
         if wanted and _quote_like(words, first_scores, wanted):

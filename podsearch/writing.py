@@ -126,7 +126,7 @@ def _write(ix: Any, store: IndexDir, plan: Plan, progress: ProgressCallback | No
         if plan.rebuild:
             # Nothing lost: an indexed episode whose file now fails, or whose folder
             # could not be listed, is carried over from the index into the rebuilt one.
-            keep = ((failed & set(state_ids(ix))) | plan.protected) - read
+            keep = ((failed & set(_indexed_ids(ix))) | plan.protected) - read
             in_writer += _carry_over(ix, writer, keep)
         else:
             for eid in [s.id for s in plan.changed if s.id in read] + list(plan.gone):
@@ -144,7 +144,7 @@ def _write(ix: Any, store: IndexDir, plan: Plan, progress: ProgressCallback | No
     return report, True
 
 
-def state_ids(ix: Any) -> set[str]:
+def _indexed_ids(ix: Any) -> set[str]:
     """The ids of the episodes the index holds."""
     with ix.searcher() as searcher:
         return {stored["eid"] for stored in searcher.documents(kind=EPISODE)}

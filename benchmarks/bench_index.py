@@ -170,6 +170,7 @@ class Bench:
 
     def row(self, figure: str, ours: str, theirs: str, ratio: str, target: str, reference: str) -> None:
         self.rows.append((figure, ours, theirs, ratio, target, reference))
+        print(f"  {figure}: podsearch {ours}, FTS5 {theirs}, {ratio}", file=sys.stderr, flush=True)
 
     # --- the figures ------------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class Bench:
             measure(build)  # an index to rebuild (readers would keep using it meanwhile)
             ours, theirs, ratio = pairs(build, build_fts5, repeat)
             reference = self.note(f"growth {copies}x", build, build_fts5)
+            print(f"  growth {copies}x: podsearch {ours.seconds:.2f} s, FTS5 {theirs.seconds:.2f} s", file=sys.stderr, flush=True)
             lines.append(
                 f"| {copies}x | {files:,} | {ours.seconds:.2f} | {theirs.seconds:.2f} | {ratio:.2f}x "
                 f"| {size_mb(index):.0f} | {size_mb(database):.0f} | {ours.peak_mb:.0f} | {theirs.peak_mb:.0f} | {reference} |"

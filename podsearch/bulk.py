@@ -225,6 +225,18 @@ class BulkSegmentWriter(SegmentWriter):
         # process keeps its last writer until it exits, which frees memory far
         # faster than releasing millions of objects one by one).
 
+    def release(self) -> None:
+        """Drop the postings of a written segment now.
+
+        Needed between segments: Whoosh's writer sits in a reference cycle
+        (an exception it catches while making its temporary folder keeps the
+        frames alive), which only the paused garbage collector could free.
+        """
+        self._positions.clear()
+        self._postings.clear()
+        self._lengths.clear()
+        self._analysed.clear()
+
     def _write_text_field(self, out: _TermWriter, spec: _Field) -> None:
         table = self._positions[spec.name]
         encode = _PositionsEncoder(spec.field.format)

@@ -37,8 +37,9 @@ PARALLEL_FROM = 24
 #: compacted by a full rebuild (each incremental update adds one or two).
 MAX_SEGMENTS = 8
 #: A worker starts a new segment after this many documents, which bounds its
-#: memory on a large corpus (the real corpus, ~28k documents, makes one each).
-SEGMENT_DOCUMENTS = 60_000
+#: memory (about 330 MB) on a large corpus; the real corpus (28k documents)
+#: makes one segment per worker.
+SEGMENT_DOCUMENTS = 50_000
 
 
 @dataclass(frozen=True)

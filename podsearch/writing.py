@@ -17,6 +17,7 @@ documents that were sent to it.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
@@ -336,6 +337,8 @@ def _worker(index_path: str, sources: list[Source], sender: Connection, inherite
     """In a worker process: index some files into segments, report each file and the segments."""
     from whoosh.filedb.filestore import FileStorage
 
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent's ends of the pipes came along with the fork: closing them here
     # means a send fails, instead of filling a pipe nobody reads, once the parent is gone.
     for connection in inherited:
@@ -359,6 +362,7 @@ def _worker(index_path: str, sources: list[Source], sender: Connection, inherite
             documents += count
             if writer.docnum >= indexer.SEGMENT_DOCUMENTS:
                 segments.append((_close_segment(writer), documents))
+                writer.release()
                 writer, documents = BulkSegmentWriter(ix, _lk=False), 0
             return count
 

@@ -538,3 +538,39 @@ def test_the_corpus_is_indexed_by_workers_and_an_idle_rerun_reads_nothing(
         ("ai-for-ecology-biodiversity-and-conservation.md", "no transcript"),
         ("building-domestic-risk-assessment-tool.md", "no transcript"),
     ]
+
+
+def test_a_worker_frees_each_segment_before_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded on a large corpus: Whoosh's writer sits in a reference cycle
+    that the paused garbage collector never frees, so the postings are dropped explicitly."""
+    import gc
+    import threading
+    from multiprocessing import Pipe
+
+    from whoosh.filedb.filestore import FileStorage
+
+    from podsearch.schema import make_schema
+
+    from .conftest import BUNDLED_EPISODE
+
+    folder = tmp_path / "eps"
+    folder.mkdir()
+    for number in range(8):
+        shutil.copyfile(BUNDLED_EPISODE, folder / f"copy{number}.md")
+    FileStorage(str(tmp_path / "ix")).create().create_index(make_schema(), indexname=INDEX_NAME)
+    monkeypatch.setattr(indexer, "SEGMENT_DOCUMENTS", 200)  # two episodes a segment
+    live: list[int] = []
+    close = writing._close_segment
+
+    def counting(writer: BulkSegmentWriter) -> Any:
+        live.append(len(gc.get_objects()))
+        return close(writer)
+
+    monkeypatch.setattr(writing, "_close_segment", counting)
+    receiver, sender = Pipe(duplex=False)
+    threading.Thread(target=lambda: [receiver.recv() for _ in range(9)], daemon=True).start()
+    sources = [indexer.Source(f"copy{n}", str(folder / f"copy{n}.md"), "sha") for n in range(8)]
+    writing._worker(str(tmp_path / "ix"), sources, sender, [])
+    writing._KEPT_UNTIL_EXIT.clear()
+    growth = [after - before for before, after in zip(live, live[1:])]
+    assert len(live) == 4 and max(growth) < 5_000, live  # a segment of postings: ~17,000 objects

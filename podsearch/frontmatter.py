@@ -142,7 +142,8 @@ def _lenient(construct: Any) -> Any:
     def constructor(loader: Any, node: Node) -> Any:
         try:
             return construct(loader, node)
-        except (ValueError, KeyError, AttributeError, OverflowError):
+        # IndexError: PyYAML reads the first character of an empty "!!int" scalar
+        except (ValueError, KeyError, AttributeError, OverflowError, IndexError):
             return loader.construct_scalar(node)
 
     return constructor

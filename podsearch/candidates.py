@@ -22,7 +22,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from .ranking import B, K1
+from .ranking import K1, B
 
 FIELD = "text"
 #: Added per matched word in the first stage (BM25 of one word stays well below).

@@ -1,10 +1,12 @@
 """From a query string to ranked :class:`~podsearch.model.Hit` objects.
 
-Two stages keep long natural queries fast: Whoosh's BM25F finds candidates
-with the content words of the query (stop words only cost time there), then a
-re-ranker looks at each candidate's own words: how many of the query's words
-it has, whether they appear as the phrase or close together, and whether the
-section or episode is about them. No Whoosh object leaves this module.
+A plain query runs in two stages. The first (:mod:`podsearch.candidates`)
+scores BM25 straight from the postings of the query's rarest words, documents
+with more of the words first; the second (:mod:`podsearch.ranking`) re-scores a
+few dozen candidates on all their words, their order, their section, their
+neighbours and their episode. Queries with operators, phrases or fields run on
+Whoosh's own matchers and are re-ranked the same way. No Whoosh object leaves
+this module.
 """
 
 from __future__ import annotations
@@ -12,46 +14,33 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from whoosh import qparser
 from whoosh import query as wq
-from whoosh.fields import Schema
 
-from . import ranking, spelling
-from .candidates import COORDINATION, PostingsScorer, neighbourhood, term_frequencies, top
+from . import parsing, ranking, spelling
+from .candidates import (
+    COORDINATION,
+    PostingsScorer,
+    neighbourhood,
+    term_frequencies,
+    top,
+)
+from .catalog import EpisodeCatalog
 from .errors import QueryError
 from .hits import make_hit
-from .catalog import EpisodeCatalog
 from .model import EpisodeGroup, Hit, Results
-from .schema import WORD, fold, make_schema, stem, terms
+from .parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.parse``
+from .schema import WORD, fold, stem, terms
 
-#: Queries longer than this are refused (a long quote is ~1,800 characters).
-MAX_QUERY_CHARS = 2_000
-#: At most this many words of a query are searched.
-MAX_QUERY_TERMS = 64
 #: Candidates the first stage hands to the re-ranker.
 CANDIDATES = 32
 #: Candidates for a quote made of common words, where only word order tells
 #: the paragraphs apart (see :func:`_quote_like`).
 WIDE_CANDIDATES = 128
-#: Fields a query may name (``speaker:alexey``); the rest of the schema is internal.
-QUERY_FIELDS = ("text", "speaker", "guest", "season", "episode")
 SORTS = ("relevance", "date")
-
-# Function words: dropped from the candidate stage of a query that has other
-# words (they match most paragraphs), kept for phrases and re-ranking.
-STOP_WORDS = frozenset(
-    stem(fold(word))
-    for word in """a an and are as at be but by can could did do does for from had has have he
-    her him his how i if in into is it its just me my not of on or our she so some such than that
-    the their them then there these they this to too us very was we were what when where which
-    who why will with would you your yours""".split()
-)
-
 
 @dataclass(frozen=True)
 class Filters:
@@ -63,175 +52,6 @@ class Filters:
     episode: int | None = None
     after: date | None = None
     before: date | None = None
-
-
-# --- parsing ------------------------------------------------------------------------------
-
-
-def _parser() -> qparser.QueryParser:
-    schema = make_schema()
-    visible = Schema(**{name: schema[name] for name in QUERY_FIELDS})
-    parser = qparser.QueryParser("text", visible, group=qparser.OrGroup)
-    # "+word" / "-word" only at the start of a word: "full-stack" is two words, not "full -stack".
-    parser.add_plugin(
-        qparser.PlusMinusPlugin(plusexpr=r"(?:^|(?<=[\s(]))\+(?=\S)", minusexpr=r"(?:^|(?<=[\s(]))-(?=\S)")
-    )
-    parser.add_plugin(qparser.GtLtPlugin())
-    parser.remove_plugin_class(qparser.EveryPlugin)  # "*:*" would rank every paragraph
-    return parser
-
-
-_PARSER = _parser()
-_SYNTAX = re.compile(r"""["()*:+\-^~\[\]{}<>=]|\b(?:AND|OR|NOT|TO)\b""")
-
-
-def parse(text: str) -> wq.Query:
-    """The Whoosh query for a query string; raises :class:`QueryError` with a reason.
-
-    Syntax that Whoosh cannot make sense of is read literally (as plain words).
-    """
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    if not text:
-        raise QueryError("the query is empty")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
-
-    def safe_operators(node: wq.Query) -> wq.Query:
-        # Whoosh's AndNot and Require matchers crash (IndexError, AssertionError) when
-        # block-quality skipping exhausts one side ("con* -data", "data REQUIRE science");
-        # for the candidate stage, And (with Not) means the same.
-        if isinstance(node, wq.AndNot):
-            return wq.And([node.a, wq.Not(node.b)])
-        if isinstance(node, wq.Require):
-            return wq.And([node.a, node.b])
-        return node
-
-    # People end questions with "?": it is punctuation here, not Whoosh's one-letter wildcard.
-    text = text.replace("?", " ")
-    if _is_plain(text):  # most queries: skip Whoosh's parser (a fifth of a search)
-        words = terms(text)
-        if not words:
-            raise QueryError("the query has no words to search for")
-        distinct = [wq.Term("text", word) for word in dict.fromkeys(words)]
-        if len(distinct) > MAX_QUERY_TERMS:
-            raise QueryError(f"the query has {len(distinct)} terms; the limit is {MAX_QUERY_TERMS}")
-        return distinct[0] if len(distinct) == 1 else wq.Or(distinct)
-    try:
-        parsed = _normalized(_PARSER.parse(text)).accept(safe_operators)
-        _check(parsed)
-    except QueryError:
-        raise
-    # Whoosh's parser asserts on two binary operators in a row ("a ANDNOT ANDNOT b") and
-    # raises NotImplementedError on a sign it left unattached ("( -1 )<x", "( +a ]b) c?")
-    except (
-        qparser.QueryParserError,
-        ValueError,
-        TypeError,
-        IndexError,
-        RecursionError,
-        AssertionError,
-        NotImplementedError,
-    ):
-        parsed = None
-    if parsed is None or parsed is wq.NullQuery or not _has_positive(parsed):
-        literal = _SYNTAX.sub(" ", text)
-        words = terms(literal)
-        if not words:
-            raise QueryError("the query has no words to search for")
-        parsed = wq.Or([wq.Term("text", word) for word in dict.fromkeys(words)])
-    return parsed
-
-
-_OPERATOR = re.compile(r"""["()*:^~\[\]{}<>=\\]|(?:^|[\s(])[+-]|\b(?:AND|OR|NOT|TO)\b""")
-
-
-def _is_plain(text: str) -> bool:
-    """Whether a query is just words (no quotes, operators, fields or wildcards)."""
-    return _OPERATOR.search(text) is None
-
-
-def _normalized(node: wq.Query) -> wq.Query:
-    """Quoted words in a field without positions (``guest:"jane doe"``) mean all of them."""
-    if isinstance(node, wq.Phrase) and node.fieldname != "text":
-        return wq.And([wq.Term(node.fieldname, word) for word in node.words])
-    if node.is_leaf():
-        return node
-    return node.apply(_normalized)
-
-
-def _check(node: wq.Query) -> None:
-    """Refuse what would be slow: broad or several wildcards, word ranges, too many words.
-
-    Whoosh ORs every word a wildcard expands to: on the corpus that union costs
-    seconds for two letters (``co*``: 367 words), up to 0.9 s of CPU for three
-    (``data pro*``), and two wildcards add up. (The letters are counted after
-    stemming, which ``embed*`` → ``emb*`` shortens.)
-    """
-    count = wildcards = 0
-    for leaf in (item for item in _walk(node) if item.is_leaf()):
-        count += 1
-        if isinstance(leaf, wq.Every):
-            raise QueryError("'*' alone would match every moment; add at least one word")
-        if isinstance(leaf, (wq.Wildcard, wq.Prefix)):
-            wildcards += 1
-            stem_text = re.split(r"[*?]", leaf.text, maxsplit=1)[0]
-            if len(stem_text) < 3:
-                shown = f"{leaf.text}*" if isinstance(leaf, wq.Prefix) else leaf.text
-                raise QueryError(f"'{shown}' is too broad; give at least three letters before '*' or '?'")
-        if isinstance(leaf, wq.TermRange):  # numeric ranges (season, episode) are NumericRange
-            raise QueryError("ranges work only on season and episode, e.g. season:[3 TO 5]")
-        if isinstance(leaf, (wq.Regex, wq.FuzzyTerm)):
-            raise QueryError("regular expressions and fuzzy terms are not supported")
-    if wildcards > 1:
-        raise QueryError("only one word per query may have '*' or '?'")
-    if count > MAX_QUERY_TERMS:
-        raise QueryError(f"the query has {count} terms; the limit is {MAX_QUERY_TERMS}")
-
-
-def _has_positive(node: wq.Query) -> bool:
-    if isinstance(node, wq.Not):
-        return False
-    if isinstance(node, wq.AndNot):
-        return _has_positive(node.a)
-    if node.is_leaf():
-        return node is not wq.NullQuery
-    return any(_has_positive(child) for child in node.children())
-
-
-def positive_terms(node: wq.Query) -> list[str]:
-    """The text-field terms the user wants to see (in query order, no negations)."""
-    found: list[str] = []
-
-    def walk(item: wq.Query) -> None:
-        if isinstance(item, wq.Not):
-            return
-        if isinstance(item, wq.AndNot):
-            walk(item.a)
-            return
-        if isinstance(item, wq.Phrase) and item.fieldname == "text":
-            found.extend(item.words)
-        elif isinstance(item, wq.Prefix) and item.fieldname == "text":
-            found.append(item.text + "*")
-        elif isinstance(item, (wq.Term, wq.Wildcard)) and item.fieldname == "text":
-            found.append(item.text)
-        elif not item.is_leaf():
-            for child in item.children():
-                walk(child)
-
-    walk(node)
-    return found
-
-
-def phrases(node: wq.Query) -> list[list[str]]:
-    """The quoted phrases of the query, as lists of terms."""
-    return [list(leaf.words) for leaf in _walk(node) if isinstance(leaf, wq.Phrase)]
-
-
-def _walk(node: wq.Query) -> Iterable[wq.Query]:
-    yield node
-    if not node.is_leaf():
-        for child in node.children():
-            yield from _walk(child)
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -292,11 +112,11 @@ def search(
     _check_options(limit, sort, group_by, context)
     cache = {} if cache is None else cache
     episodes: EpisodeCatalog = _memo(cache, "episodes", lambda: EpisodeCatalog(searcher))
-    parsed = _require_fields(parse(text))
+    parsed = parsing.require_fields(parsing.parse(text))
     parsed, corrections = _correct(searcher, text, parsed, cache)
     paragraphs_with = _frequencies(searcher, cache)
     words = _query_words(parsed, paragraphs_with, _memo(cache, "documents", searcher.doc_count))
-    highlight = positive_terms(parsed)  # prefixes included
+    highlight = parsing.positive_terms(parsed)  # prefixes included
 
     every_match = group_by == "episode" or sort == "date"
     wanted = None if every_match else max(CANDIDATES, limit)
@@ -306,12 +126,12 @@ def search(
     mask = _memo(cache, "mask", lambda: set(episodes.episode_docnums))
     restriction = _filter_query(filters, episodes)
     expanded = _expand_wildcards(parsed, searcher, paragraphs_with)
-    if _is_bag_of_words(expanded):
+    if parsing.is_bag_of_words(expanded):
         allowed = set(searcher.docs_for_query(restriction)) if restriction is not None else None
         scorer = _memo(cache, "postings", lambda: PostingsScorer(searcher))
         weights = _rarest(words, paragraphs_with)
         typed = set(words.ordered)
-        for term in _bag_terms(expanded):  # completions of wildcards
+        for term in parsing.bag_terms(expanded):  # completions of wildcards
             if term not in typed:
                 weights[term] = ranking.idf(paragraphs_with(term), words.documents)
         first_scores = scorer.scores(weights, mask, allowed)
@@ -320,7 +140,7 @@ def search(
         matches, total = top(first_scores, wanted or len(first_scores)), len(first_scores)
     else:
         first = searcher.search(
-            _without_stop_words(expanded), limit=wanted, filter=restriction, mask=mask, terms=False
+            parsing.without_stop_words(expanded), limit=wanted, filter=restriction, mask=mask, terms=False
         )
         matches, total = list(first.top_n), len(first)
         first_scores = {}
@@ -397,40 +217,6 @@ def _check_options(limit: int, sort: str, group_by: str | None, context: int) ->
         raise QueryError("context must be a whole number of paragraphs, 0 or more")
 
 
-def _is_field_clause(node: wq.Query) -> bool:
-    fieldnames = {leaf.field() for leaf in _walk(node) if leaf.is_leaf() and hasattr(leaf, "fieldname")}
-    return bool(fieldnames) and "text" not in fieldnames
-
-
-def _require_fields(node: wq.Query) -> wq.Query:
-    """``speaker:alexey data`` means data *said by Alexey*: field clauses restrict."""
-    if not isinstance(node, wq.Or):
-        return node
-    fields = [child for child in node.subqueries if _is_field_clause(child)]
-    words = [child for child in node.subqueries if not _is_field_clause(child)]
-    if not fields or not words:
-        return node
-    return wq.And([*fields, wq.Or(words) if len(words) > 1 else words[0]])
-
-
-def _is_text_term(node: wq.Query) -> bool:
-    return isinstance(node, wq.Term) and node.fieldname == "text"
-
-
-def _is_bag_of_words(node: wq.Query) -> bool:
-    """Words (and expanded wildcards) only: the fast first stage can run it."""
-    if _is_text_term(node):
-        return True
-    return isinstance(node, wq.Or) and all(
-        _is_text_term(child) or (isinstance(child, wq.Or) and all(map(_is_text_term, child.subqueries)))
-        for child in node.subqueries
-    )
-
-
-def _bag_terms(node: wq.Query) -> list[str]:
-    return [leaf.text for leaf in _walk(node) if _is_text_term(leaf)]
-
-
 def _expand_wildcards(node: wq.Query, searcher: Any, paragraphs_with: Any) -> wq.Query:
     """Replace ``prefix*`` and ``w*ldcards`` by their most frequent completions.
 
@@ -461,9 +247,9 @@ def _expand_wildcards(node: wq.Query, searcher: Any, paragraphs_with: Any) -> wq
 
 
 def _query_words(node: wq.Query, frequency: Any, documents: int) -> ranking.QueryWords:
-    ordered = [word for word in positive_terms(node) if "*" not in word and "?" not in word]
+    ordered = [word for word in parsing.positive_terms(node) if "*" not in word and "?" not in word]
     distinct = list(dict.fromkeys(ordered))
-    content = [word for word in distinct if word not in STOP_WORDS] or distinct
+    content = [word for word in distinct if word not in parsing.STOP_WORDS] or distinct
     weights = {word: ranking.idf(frequency(word), documents) for word in content}
     return ranking.QueryWords(ordered=ordered, content=content, idf=weights, documents=documents)
 
@@ -493,18 +279,6 @@ def _rarest(words: ranking.QueryWords, paragraphs_with: Any) -> dict[str, float]
         chosen.append(word)
         read += frequency[word]
     return {word: words.idf[word] for word in chosen}
-
-
-def _without_stop_words(node: wq.Query) -> wq.Query:
-    if isinstance(node, wq.Or):
-        content = [
-            child
-            for child in node.subqueries
-            if not (isinstance(child, wq.Term) and child.fieldname == "text" and child.text in STOP_WORDS)
-        ]
-        if content and len(content) < len(node.subqueries):
-            return wq.Or(content) if len(content) > 1 else content[0]
-    return node
 
 
 def _episode_relevance(searcher: Any, words: ranking.QueryWords, episodes: EpisodeCatalog) -> dict[int, float]:
@@ -550,7 +324,7 @@ def _correct(
     paragraphs_with = _frequencies(searcher, cache)
     unknown = {
         leaf.text
-        for leaf in _walk(node)
+        for leaf in parsing.walk(node)
         if isinstance(leaf, wq.Term) and leaf.fieldname == "text" and not paragraphs_with(leaf.text)
     }
     replaced: dict[str, str] = {}

@@ -24,7 +24,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-
 K1 = 1.2
 B = 0.75
 #: How much the section header adds, relative to the paragraph's own text.

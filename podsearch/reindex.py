@@ -136,7 +136,13 @@ def _plain_lines(out: TextIO) -> Callable[[Any], None]:
 @contextlib.contextmanager
 def _bar(out: TextIO) -> Iterator[Callable[[Any], None]]:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = (
         TextColumn("indexing"),

@@ -15,8 +15,8 @@ from typing import Any
 
 from whoosh import fields
 from whoosh.analysis import Analyzer, Token
-from whoosh.system import pack_uint
 from whoosh.lang.porter import stem as _porter_stem
+from whoosh.system import pack_uint
 
 #: Bumped whenever the schema or the analysis changes: an index written with
 #: another value is rebuilt, never misread.

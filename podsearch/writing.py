@@ -25,11 +25,11 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from . import indexer
 from .bulk import BulkSegmentWriter, collector_paused
 from .documents import episode_documents, episode_from_stored
 from .episodes import People, read_episode
 from .errors import EpisodeError, PodsearchError
-from . import indexer
 from .indexer import IndexState, Plan, Progress, ProgressCallback, Source, read_state
 from .model import Failure, UpdateReport
 from .schema import EPISODE, PARAGRAPH, make_schema

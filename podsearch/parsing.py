@@ -172,11 +172,11 @@ def positive_terms(node: wq.Query) -> list[str]:
     """The text-field terms the user wants to see (in query order, no negations)."""
     found: list[str] = []
 
-    def walk(item: wq.Query) -> None:
+    def visit(item: wq.Query) -> None:
         if isinstance(item, wq.Not):
             return
         if isinstance(item, wq.AndNot):
-            walk(item.a)
+            visit(item.a)
             return
         if isinstance(item, wq.Phrase) and item.fieldname == "text":
             found.extend(item.words)
@@ -186,35 +186,10 @@ def positive_terms(node: wq.Query) -> list[str]:
             found.append(item.text)
         elif not item.is_leaf():
             for child in item.children():
-                walk(child)
+                visit(child)
 
-    walk(node)
+    visit(node)
     return found
-
-
-def walk(item: wq.Query) -> None:
-        if isinstance(item, wq.Not):
-            return
-        if isinstance(item, wq.AndNot):
-            walk(item.a)
-            return
-        if isinstance(item, wq.Phrase) and item.fieldname == "text":
-            found.extend(item.words)
-        elif isinstance(item, wq.Prefix) and item.fieldname == "text":
-            found.append(item.text + "*")
-        elif isinstance(item, (wq.Term, wq.Wildcard)) and item.fieldname == "text":
-            found.append(item.text)
-        elif not item.is_leaf():
-            for child in item.children():
-                walk(child)
-
-    walk(node)
-    return found
-
-
-def phrases(node: wq.Query) -> list[list[str]]:
-    """The quoted phrases of the query, as lists of terms."""
-    return [list(leaf.words) for leaf in walk(node) if isinstance(leaf, wq.Phrase)]
 
 
 def walk(node: wq.Query) -> Iterable[wq.Query]:

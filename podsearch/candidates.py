@@ -15,7 +15,8 @@ per-document lengths column.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Container, Iterator, Sequence
+from itertools import accumulate
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -33,13 +34,16 @@ class PostingsScorer:
     """BM25 over the text field of one searcher (built once, reused per query)."""
 
     def __init__(self, searcher: Any) -> None:
-        self._leaves: list[tuple[Any, int, bytes, frozenset[int]]] = []
+        self._leaves: list[tuple[Any, int, bytes]] = []
         average = searcher.avg_field_length(FIELD) or 1.0
         # BM25's length normalisation for each of the 256 one-byte lengths Whoosh stores
         self._norms = [K1 * (1 - B + B * byte_to_length(code) / average) for code in range(256)]
+        #: Deleted documents, by global number: filtered once, after scoring.
+        self._deleted: set[int] = set()
         for reader, offset in searcher.reader().leaf_readers():
-            deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
-            self._leaves.append((reader, offset, _length_codes(reader), deleted))
+            if reader.has_deletions():
+                self._deleted.update(offset + docnum for docnum in reader.deleted_docs_set)
+            self._leaves.append((reader, offset, _length_codes(reader)))
 
     def scores(
         self,
@@ -53,24 +57,24 @@ class PostingsScorer:
         document numbers to leave out or to keep only.
         """
         scores: dict[int, float] = {}
+        get = scores.get
         norms = self._norms
         # Each word a document contains adds more than any BM25 difference, so
         # documents with more of the words come first (AND before OR).
         coordination = COORDINATION
-        for reader, offset, lengths, deleted in self._leaves:
+        for reader, offset, lengths in self._leaves:
             for word, idf in weights.items():
                 boost = idf * (K1 + 1)
                 for ids, frequencies in _blocks(reader, word):
                     for docnum, frequency in zip(ids, frequencies):
-                        if docnum in deleted:
-                            continue
                         key = docnum + offset
-                        norm = norms[lengths[docnum]] if docnum < len(lengths) else norms[0]
-                        scores[key] = scores.get(key, 0.0) + coordination + boost * frequency / (frequency + norm)
+                        norm = norms[lengths[docnum]]
+                        scores[key] = get(key, 0.0) + coordination + boost * frequency / (frequency + norm)
+        deleted = self._deleted
         return {
             docnum: score
             for docnum, score in scores.items()
-            if docnum not in excluded and (allowed is None or docnum in allowed)
+            if docnum not in excluded and docnum not in deleted and (allowed is None or docnum in allowed)
         }
 
 
@@ -112,12 +116,11 @@ def _length_codes(reader: Any) -> bytes:
     document past its end has length 0.
     """
     column = reader._perdoc._cached_reader(_lenfield(FIELD), LENGTHS_COLUMN)
-    if column is None:
-        return b""
-    return bytes(column._dbfile.get(column._basepos, column._count))
+    codes = b"" if column is None else bytes(column._dbfile.get(column._basepos, column._count))
+    return codes.ljust(reader.doc_count_all(), b"\0")
 
 
-def _blocks(reader: Any, word: str, field: str = FIELD) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+def _blocks(reader: Any, word: str, field: str = FIELD) -> Iterator[tuple[Iterable[int], Sequence[float]]]:
     """A term's postings in one leaf, a block of doc ids and frequencies at a time."""
     try:
         matcher = reader.postings(field, word)
@@ -125,9 +128,11 @@ def _blocks(reader: Any, word: str, field: str = FIELD) -> Iterator[tuple[Sequen
         return
     if isinstance(matcher, W3LeafMatcher):
         while not matcher._atend:
-            matcher._read_ids()
+            if matcher._data is None:
+                matcher._read_data()
             matcher._read_weights()
-            yield matcher._ids, matcher._weights
+            # ids are stored as deltas; accumulate() undoes them in C
+            yield accumulate(matcher._data[0]), matcher._weights
             if matcher._lastblock:
                 break
             matcher._goto(matcher._nextoffset)

@@ -144,7 +144,7 @@ def search(
         )
         matches, total = list(first.top_n), len(first)
         first_scores = {}
-    about = _episode_relevance(searcher, words, episodes)
+    about = _episode_relevance(searcher, words, episodes, cache)
     average = _memo(cache, "average_length", lambda: searcher.avg_field_length("text") or 1.0)
 
     sections: dict[str, list[str]] = cache.setdefault("section_terms", {})
@@ -281,19 +281,27 @@ def _rarest(words: ranking.QueryWords, paragraphs_with: Any) -> dict[str, float]
     return {word: words.idf[word] for word in chosen}
 
 
-def _episode_relevance(searcher: Any, words: ranking.QueryWords, episodes: EpisodeCatalog) -> dict[int, float]:
+def _episode_relevance(
+    searcher: Any, words: ranking.QueryWords, episodes: EpisodeCatalog, cache: dict[str, Any]
+) -> dict[int, float]:
     """How much each episode (title, topics, description, headers) is about the query, 0 to 1.
 
     Keyed by episode document number. Read straight from the postings of the
     episode documents' ``about`` field (about 200 documents): a saturated term
-    frequency weighted by idf.
+    frequency weighted by idf. Each word's contribution is kept per searcher.
     """
-    scores: dict[int, float] = {}
+    known: dict[str, list[tuple[int, float]]] = _memo(cache, "about", dict)
     count = len(episodes.episode_docnums) or 1
+    scores: dict[int, float] = {}
     for word in words.content:
-        weight = ranking.idf(searcher.doc_frequency("about", word), count)
-        for docnum, frequency in term_frequencies(searcher, "about", word):
-            scores[docnum] = scores.get(docnum, 0.0) + weight * frequency / (frequency + ranking.K1)
+        if word not in known:
+            weight = ranking.idf(searcher.doc_frequency("about", word), count)
+            known[word] = [
+                (docnum, weight * frequency / (frequency + ranking.K1))
+                for docnum, frequency in term_frequencies(searcher, "about", word)
+            ]
+        for docnum, score in known[word]:
+            scores[docnum] = scores.get(docnum, 0.0) + score
     best = max(scores.values(), default=0.0)
     return {docnum: score / best for docnum, score in scores.items()} if best else {}
 

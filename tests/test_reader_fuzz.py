@@ -26,6 +26,7 @@ from podsearch.records import episode_record
 from podsearch.timecode import MAX_SECONDS
 
 from .conftest import BUNDLED_EPISODE, CORPUS, DATA
+from .hostile_yaml import FRAGMENTS
 
 #: Seconds one read may take (they take milliseconds; the margin is for loaded CI machines).
 TIME_LIMIT = 3.0
@@ -52,48 +53,6 @@ def _seed_files() -> dict[str, bytes]:
 
 SEEDS = _seed_files()
 
-#: YAML that tries to hurt: aliases, tags, odd scalars, fences, deep brackets.
-FRAGMENTS = [
-    b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n",
-    b"topics: &t [*t]\n",
-    b"- &l {line: loop, who: A, sec: 1}\n- *l\n- *l\n- <<: *l\n",
-    b"<<: {title: merged}\n",
-    b"title: !!python/object/apply:os.system ['echo pwned']\n",
-    b"- line: !!python/name:os.system\n",
-    b"sec: .nan\n",
-    b"  sec: -1\n",
-    b"  sec: 99999999999999999999999999999\n",
-    b"  sec: '" + b"9" * 5000 + b"'\n",
-    b"  time: 1:99:99\n",
-    b"  who: [a, b]\n",
-    b"  who: {a: b}\n",
-    b"transcript: just a string\n",
-    b"transcript: {line: a mapping}\n",
-    b"- 42\n- [nested, list]\n- null\n",
-    b"dateadded: 0000-00-00\n",
-    b"duration: P" + b"9" * 400 + b"D\n",
-    b"season: 0x_\n",
-    b"episode: !!int nope\n",
-    b"ids: {youtube: 'javascript:alert(1)'}\n",
-    b"links: {youtube: 'https://youtu.be/abcdefghijk\"onmouseover=x'}\n",
-    b"---\n",
-    b"...\n",
-    b"%YAML 1.1\n",
-    b"? [complex, key]\n: value\n",
-    b"[" * 300 + b"]" * 300 + b"\n",
-    b"x: " + b"{a: " * 200 + b"1" + b"}" * 200 + b"\n",
-    b"\x00",
-    b"\xef\xbb\xbf",
-    b"\xff\xfe",
-    b"\r",
-    b"\t",
-    b"  - line: \"\\ud800\"\n",
-    b"  - line: \"\\e[31m\\0\\x9b\"\n",
-    b"!!binary aGVsbG8=\n",
-    b"x: !!set {a, b}\n",
-    b"x: !!omap [{a: 1}]\n",
-    b"- header: [list, header]\n",
-]
 
 
 #: Mutation kinds, repeated to weight them: line edits keep more files parseable than cuts.

@@ -392,6 +392,8 @@ def test_main_help_lists_commands_exit_codes_and_completion() -> None:
 
 def test_completion_script_is_available(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SHELL", "/bin/bash")
+    # typer asks shellingham for the parent shell, which a cron or CI parent is not
+    monkeypatch.setattr("shellingham.detect_shell", lambda: ("bash", "/bin/bash"))
     with pytest.raises(SystemExit) as stopped:
         launcher.main(["--show-completion", "bash"])
     assert stopped.value.code in (0, None)

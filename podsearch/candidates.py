@@ -80,7 +80,7 @@ class PostingsScorer:
 
 def top(scores: dict[int, float], count: int) -> list[tuple[float, int]]:
     """The ``count`` best ``(score, docnum)`` pairs."""
-    return heapq.nlargest(count, ((score, docnum) for docnum, score in scores.items()))
+    return [(scores[docnum], docnum) for docnum in heapq.nlargest(count, scores, key=scores.__getitem__)]
 
 
 def neighbourhood(

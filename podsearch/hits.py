@@ -7,7 +7,7 @@ from typing import Any
 
 from .documents import paragraph_from_stored
 from .model import EpisodeInfo, Hit, Paragraph, Snippet
-from .schema import PARAGRAPH, fold, word_spans
+from .schema import PARAGRAPH, WORD, fold, stem
 
 #: Characters around the matched words in a snippet.
 SNIPPET_CHARS = 240
@@ -53,10 +53,13 @@ def match_spans(
     """Character ranges of the words whose terms the query asked for (``prefix*`` included)."""
     exact = {w for w in wanted if "*" not in w and "?" not in w}
     prefixes = tuple(w.split("*")[0].split("?")[0] for w in wanted if "*" in w or "?" in w)
+    words = list(WORD.finditer(text))
+    if known_terms is None or len(known_terms) != len(words):
+        known_terms = [stem(fold(word.group())) for word in words]
     return tuple(
-        (begin, end)
-        for begin, end, term in word_spans(text, known_terms)
-        if term in exact or (prefixes and fold(text[begin:end]).startswith(prefixes))
+        (word.start(), word.end())
+        for word, term in zip(words, known_terms)
+        if term in exact or (prefixes and fold(word.group()).startswith(prefixes))
     )
 
 

@@ -112,7 +112,13 @@ def parse(text: str) -> wq.Query:
     return parsed
 
 
-_OPERATOR = re.compile(r"""["()*:^~\[\]{}<>=\\]|(?:^|[\s(])[+-]|\b(?:AND|OR|NOT|TO)\b""")
+# What makes a query more than words. A colon counts only after a field name:
+# "Data Quality: Tools and Tips" is words.
+_OPERATOR = re.compile(
+    r"""["()*^~\[\]{}<>=\\]|(?:^|[\s(])[+-]|\b(?:AND|OR|NOT|TO)\b|\b(?:"""
+    + "|".join(QUERY_FIELDS)
+    + r"):"
+)
 
 
 def _is_plain(text: str) -> bool:

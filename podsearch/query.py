@@ -36,7 +36,7 @@ from .parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.parse`
 from .schema import WORD, fold, stem, terms
 
 #: Candidates the first stage hands to the re-ranker.
-CANDIDATES = 32
+CANDIDATES = 24
 #: Candidates for a quote made of common words, where only word order tells
 #: the paragraphs apart (see :func:`_quote_like`).
 WIDE_CANDIDATES = 128

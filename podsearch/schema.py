@@ -58,21 +58,6 @@ def terms(text: str) -> list[str]:
     return known
 
 
-def word_spans(text: str, known_terms: list[str] | None = None) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, term)`` for each word of the original text (for highlighting).
-
-    ``known_terms`` (the stored analysis of the same text) saves stemming every
-    word again; it is used only when it lines up word for word.
-    """
-    matches = list(WORD.finditer(text))
-    if known_terms is not None and len(known_terms) == len(matches):
-        for match, term in zip(matches, known_terms):
-            yield match.start(), match.end(), term
-        return
-    for match in matches:
-        yield match.start(), match.end(), stem(fold(match.group()))
-
-
 def positions_of(words: list[str]) -> dict[str, list[int]]:
     """Each distinct term of an analysed text with the positions where it occurs."""
     positions: dict[str, list[int]] = {}

@@ -15,8 +15,8 @@ per-document lengths column.
 from __future__ import annotations
 
 import heapq
-from itertools import accumulate
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from itertools import accumulate
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -113,8 +114,8 @@ def search(
     cache = {} if cache is None else cache
     episodes: EpisodeCatalog = _memo(cache, "episodes", lambda: EpisodeCatalog(searcher))
     parsed = parsing.require_fields(parsing.parse(text))
-    parsed, corrections = _correct(searcher, text, parsed, cache)
     paragraphs_with = _frequencies(searcher, cache)
+    parsed, corrections = _correct(text, parsed, paragraphs_with)
     words = _query_words(parsed, paragraphs_with, _memo(cache, "documents", searcher.doc_count))
     highlight = parsing.positive_terms(parsed)  # prefixes included
 
@@ -231,13 +232,8 @@ def _expand_wildcards(node: wq.Query, searcher: Any, paragraphs_with: Any) -> wq
         found = {term for term in completions if matches(term)}
         if isinstance(node, wq.Prefix) and paragraphs_with(stem(node.text)):
             found.add(stem(node.text))  # "embedding*" also means the stem "embed"
-        chosen: list[str] = []
-        read = 0
-        for term in sorted(found, key=lambda t: -paragraphs_with(t)):
-            if len(chosen) >= MAX_EXPANSIONS or (chosen and read + paragraphs_with(term) > 2 * POSTINGS_BUDGET):
-                break
-            chosen.append(term)
-            read += paragraphs_with(term)
+        commonest = sorted(found, key=lambda t: -paragraphs_with(t))
+        chosen = _within_budget(commonest, paragraphs_with, 2 * POSTINGS_BUDGET, at_most=MAX_EXPANSIONS)
         if not chosen:
             return wq.NullQuery
         return wq.Or([wq.Term("text", term) for term in chosen]) if len(chosen) > 1 else wq.Term("text", chosen[0])
@@ -269,16 +265,32 @@ def _quote_like(words: ranking.QueryWords, first_scores: dict[int, float], wante
 
 def _rarest(words: ranking.QueryWords, paragraphs_with: Any) -> dict[str, float]:
     """The words that single out candidates: the rarest ones, up to a postings budget."""
-    frequency = {word: paragraphs_with(word) for word in words.content}
-    known = sorted((word for word in words.content if frequency[word]), key=frequency.__getitem__)
+    known = sorted((word for word in words.content if paragraphs_with(word)), key=paragraphs_with)
+    chosen = _within_budget(known, paragraphs_with, POSTINGS_BUDGET, at_least=2)
+    return {word: words.idf[word] for word in chosen}
+
+
+def _within_budget(
+    ordered: list[str],
+    paragraphs_with: Callable[[str], int],
+    budget: int,
+    at_least: int = 1,
+    at_most: int | None = None,
+) -> list[str]:
+    """The first words, in the given order, whose postings add up to at most ``budget``.
+
+    The first ``at_least`` words are taken whatever they cost; ``at_most`` caps the count.
+    """
     chosen: list[str] = []
     read = 0
-    for word in known:
-        if len(chosen) >= 2 and read + frequency[word] > POSTINGS_BUDGET:
+    for word in ordered:
+        if at_most is not None and len(chosen) >= at_most:
+            break
+        if len(chosen) >= at_least and read + paragraphs_with(word) > budget:
             break
         chosen.append(word)
-        read += frequency[word]
-    return {word: words.idf[word] for word in chosen}
+        read += paragraphs_with(word)
+    return chosen
 
 
 def _episode_relevance(
@@ -322,37 +334,27 @@ def _frequencies(searcher: Any, cache: dict[str, Any]) -> Any:
 
 
 def _correct(
-    searcher: Any, text: str, node: wq.Query, cache: dict[str, Any]
+    text: str, node: wq.Query, paragraphs_with: Callable[[str], int]
 ) -> tuple[wq.Query, dict[str, str]]:
     """Replace words the index has never seen by their most likely spelling.
 
     Returns the corrected query and, for the suggestion, each typed word that
     was corrected with its correction.
     """
-    paragraphs_with = _frequencies(searcher, cache)
     unknown = {
         leaf.text
         for leaf in parsing.walk(node)
         if isinstance(leaf, wq.Term) and leaf.fieldname == "text" and not paragraphs_with(leaf.text)
     }
-    replaced: dict[str, str] = {}
-    for match in WORD.finditer(text):
-        typed = match.group()
-        term = stem(fold(typed))
+    typed_words = [(match.group(), stem(fold(match.group()))) for match in WORD.finditer(text)]
+    replaced: dict[str, str] = {}  # stem of the typo → corrected word
+    for typed, term in typed_words:
         if term in unknown and term not in replaced:
             found = spelling.correct(typed, paragraphs_with)
             if found:
                 node = node.replace("text", term, found[1])
                 replaced[term] = found[0]
-    return node, {typed: right for typed, right in _typed_words(text, replaced)}
-
-
-def _typed_words(text: str, replaced: dict[str, str]) -> list[tuple[str, str]]:
-    return [
-        (match.group(), replaced[stem(fold(match.group()))])
-        for match in WORD.finditer(text)
-        if stem(fold(match.group())) in replaced
-    ]
+    return node, {typed: replaced[term] for typed, term in typed_words if term in replaced}
 
 
 def _suggestion(text: str, corrections: dict[str, str]) -> str | None:

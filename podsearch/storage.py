@@ -135,15 +135,6 @@ class IndexDir:
             raise
         return searcher
 
-    def read(self, action: Callable[[Any], T]) -> T:
-        """Run ``action(searcher)`` on the latest generation, retrying across commits."""
-
-        def once() -> T:
-            with self.searcher() as searcher:
-                return action(searcher)
-
-        return self.retrying(once)
-
     def retrying(self, attempt: Callable[[], T], on_retry: Callable[[], None] | None = None) -> T:
         """Run a read, starting again when a concurrent commit removed files under it.
 

@@ -15,7 +15,8 @@ per-document lengths column.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
@@ -48,15 +49,16 @@ class PostingsScorer:
     def scores(
         self,
         weights: dict[str, float],
-        excluded: Container[int] = frozenset(),
+        excluded: Collection[int] = frozenset(),
         allowed: Container[int] | None = None,
-    ) -> dict[int, float]:
-        """BM25 of every matching document, by global document number.
+    ) -> FirstStage:
+        """BM25 of every matching document, and the documents holding each word.
 
         ``weights`` maps each word to its idf; ``excluded`` and ``allowed`` are
-        document numbers to leave out or to keep only.
+        document numbers to leave out of the scores or to keep only.
         """
         scores: dict[int, float] = {}
+        containing: dict[str, set[int]] = {word: set() for word in weights}
         get = scores.get
         norms = self._norms
         # Each word a document contains adds more than any BM25 difference, so
@@ -65,22 +67,47 @@ class PostingsScorer:
         for reader, offset, lengths in self._leaves:
             for word, idf in weights.items():
                 boost = idf * (K1 + 1)
+                found = containing[word]
                 for ids, frequencies in _blocks(reader, word):
+                    ids = list(ids)
+                    found.update(ids if not offset else [docnum + offset for docnum in ids])
                     for docnum, frequency in zip(ids, frequencies):
                         key = docnum + offset
                         norm = norms[lengths[docnum]]
                         scores[key] = get(key, 0.0) + coordination + boost * frequency / (frequency + norm)
         deleted = self._deleted
-        return {
-            docnum: score
-            for docnum, score in scores.items()
-            if docnum not in excluded and docnum not in deleted and (allowed is None or docnum in allowed)
-        }
+        if deleted:
+            for found in containing.values():
+                found -= deleted
+        # filtering is a pass over every match: only when something can be filtered out
+        # (episode documents have no text, so ``excluded`` rarely holds a match)
+        if deleted or allowed is not None or any(docnum in scores for docnum in excluded):
+            scores = {
+                docnum: score
+                for docnum, score in scores.items()
+                if docnum not in excluded and docnum not in deleted and (allowed is None or docnum in allowed)
+            }
+        return FirstStage(scores, containing)
+
+
+@dataclass
+class FirstStage:
+    """What the first stage found: scores, and which documents hold each word it read."""
+
+    #: BM25 plus coordination of each matching document, by global document number.
+    scores: dict[int, float]
+    #: The live documents containing each word, whether or not filters allow them.
+    containing: dict[str, set[int]]
 
 
 def top(scores: dict[int, float], count: int) -> list[tuple[float, int]]:
-    """The ``count`` best ``(score, docnum)`` pairs."""
-    return [(scores[docnum], docnum) for docnum in heapq.nlargest(count, scores, key=scores.__getitem__)]
+    """The ``count`` best ``(score, docnum)`` pairs, best first (ties in document order)."""
+    if not scores or count <= 0:
+        return []
+    # the count-th best score, found on bare floats, keeps the pairs to sort few
+    threshold = heapq.nlargest(count, scores.values())[-1]
+    best = [(score, docnum) for docnum, score in scores.items() if score >= threshold]
+    return sorted(best, key=lambda pair: (-pair[0], pair[1]))[:count]
 
 
 def neighbourhood(
@@ -97,6 +124,22 @@ def neighbourhood(
         if other != docnum and other in scores and episode_of(other) == episode:
             total += scores[other]
     return total
+
+
+def words_nearby(
+    containing: dict[str, set[int]], docnum: int, episode_of: Callable[[int], int], reach: int = 3
+) -> set[str]:
+    """The words of ``containing`` found within ``reach`` paragraphs of a document, itself included.
+
+    A section is a few paragraphs about one subject: the words of a topic are
+    spread over them, so the passage around a moment covers the topic where
+    the moment alone holds one or two of its words.
+    """
+    episode = episode_of(docnum)
+    nearby = [other for other in range(docnum - reach, docnum + reach + 1) if other > episode]
+    while nearby and episode_of(nearby[-1]) != episode:  # past the episode's last paragraph
+        nearby.pop()
+    return {word for word, docs in containing.items() if not docs.isdisjoint(nearby)}
 
 
 def term_frequencies(searcher: Any, field: str, word: str) -> Iterator[tuple[int, float]]:

@@ -61,11 +61,16 @@ class People:
 
     @classmethod
     def beside(cls, episodes_folder: Path) -> People:
-        """The ``people/`` or ``_people/`` folder next to an episodes folder, if there is one."""
-        for name in ("people", "_people"):
-            candidate = episodes_folder.parent / name
-            if candidate.is_dir():
-                return cls(candidate)
+        """The ``people/`` or ``_people/`` folder next to an episodes folder, if there is one.
+
+        A ``people/`` folder inside the episodes folder counts too: that is how
+        a project bundles a few episodes with their guests in one folder.
+        """
+        for parent in (episodes_folder.parent, episodes_folder):
+            for name in ("people", "_people"):
+                candidate = parent / name
+                if candidate.is_dir():
+                    return cls(candidate)
         return cls(None)
 
     def name(self, guest_id: str) -> str | None:

@@ -69,11 +69,7 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = SNIPPET_CH
         return Snippet(text, tuple(spans))
     begin = 0
     if spans:
-        densest = max(
-            range(len(spans)),
-            key=lambda i: sum(1 for s in spans[i:] if s[1] - spans[i][0] <= width),
-        )
-        begin = max(0, spans[densest][0] - width // 4)
+        begin = max(0, spans[_densest(spans, width)][0] - width // 4)
     end = min(len(text), begin + width)
     begin = max(0, end - width)
     while begin > 0 and not text[begin - 1].isspace():  # widen to whole words
@@ -85,6 +81,23 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = SNIPPET_CH
     shift = len(prefix) - begin
     inside = tuple((a + shift, b + shift) for a, b in spans if a >= begin and b <= end)
     return Snippet(prefix + text[begin:end] + suffix, inside)
+
+
+def _densest(spans: Sequence[tuple[int, int]], width: int) -> int:
+    """The index of the span that starts the window of ``width`` characters holding the most spans.
+
+    Spans are in text order and do not overlap, so their ends increase too and
+    one sliding pass finds it.
+    """
+    best = best_count = 0
+    end = 0
+    for first, (start, _) in enumerate(spans):
+        end = max(end, first)
+        while end < len(spans) and spans[end][1] - start <= width:
+            end += 1
+        if end - first > best_count:
+            best, best_count = first, end - first
+    return best
 
 
 def neighbours(

@@ -24,10 +24,12 @@ from whoosh import query as wq
 from . import parsing, ranking, spelling
 from .candidates import (
     COORDINATION,
+    FirstStage,
     PostingsScorer,
     neighbourhood,
     term_frequencies,
     top,
+    words_nearby,
 )
 from .catalog import EpisodeCatalog
 from .errors import QueryError
@@ -90,7 +92,9 @@ def _filter_query(filters: Filters, episodes: EpisodeCatalog) -> wq.Query | None
 MAX_EXPANSIONS = 16
 #: The first stage reads the postings of the query's rarest words (at least
 #: two) up to about this many; commoner words only count in the second stage.
-POSTINGS_BUDGET = 3_000
+#: Measured on the relevance check: 3,000 gains 0.005 MRR on topic queries and
+#: costs 5 % of the median latency; 1,500 loses 0.015.
+POSTINGS_BUDGET = 2_200
 
 
 def search(
@@ -135,16 +139,18 @@ def search(
         for term in parsing.bag_terms(expanded):  # completions of wildcards
             if term not in typed:
                 weights[term] = ranking.idf(paragraphs_with(term), words.documents)
-        first_scores = scorer.scores(weights, mask, allowed)
+        first = scorer.scores(weights, mask, allowed)
+        first_scores = first.scores
         if wanted and _quote_like(words, first_scores, wanted):
             wanted = max(WIDE_CANDIDATES, limit)
         matches, total = top(first_scores, wanted or len(first_scores)), len(first_scores)
     else:
-        first = searcher.search(
+        found = searcher.search(
             parsing.without_stop_words(expanded), limit=wanted, filter=restriction, mask=mask, terms=False
         )
-        matches, total = list(first.top_n), len(first)
-        first_scores = {}
+        matches, total = list(found.top_n), len(found)
+        first = FirstStage({}, {})
+        first_scores = first.scores
     about = _episode_relevance(searcher, words, episodes, cache)
     average = _memo(cache, "average_length", lambda: searcher.avg_field_length("text") or 1.0)
 
@@ -169,8 +175,11 @@ def search(
         episode = episodes.episode_docnum(docnum)
         if episode not in titles:
             titles[episode] = set(terms(episodes.info(docnum).title))
+        passage = 0.0
+        if first.containing:  # Whoosh's matchers (operator queries) say nothing of the neighbours
+            passage = words.coverage(words_nearby(first.containing, docnum, episodes.episode_docnum) | set(tokens))
         return ranking.score(
-            words, tokens, sections[section], average, about.get(episode, 0.0), around, titles[episode]
+            words, tokens, sections[section], average, about.get(episode, 0.0), around, titles[episode], passage
         )
 
     if words.content:

@@ -10,18 +10,24 @@ stage decides the order. Each candidate's stored terms are scored with:
   so a paragraph with more of the words beats one repeating a single word;
 - the longest run of the query's words in order (stop words included), so a
   remembered quote or a phrase ranks first;
-- the section header, the episode's title, topics and headers, and the
-  matches in the neighbouring paragraphs, which tell what a moment is about.
+- proximity: how tightly the query's words found sit together, so "close
+  together" beats "spread over a long answer";
+- the section header, the episode's title, topics and headers, the matches
+  in the neighbouring paragraphs and the share of the query the passage
+  around the moment covers, which tell what a moment is about.
 
-The weights were set on the relevance check (``benchmarks/relevance.py``):
-PHRASE_BOOST took known-item quotes from 92 % to 96 % first-hit accuracy;
-the other factors each add one to a few points on topic and title queries.
+The weights were set on the relevance check (``benchmarks/relevance.py``,
+seed 1, confirmed on seed 2): PHRASE_BOOST took known-item quotes from 92 %
+to 96 % first-hit accuracy; PASSAGE_BOOST took topic queries' MRR@10 from
+0.61 to 0.66 (0.56 to 0.58 on seed 2); PROXIMITY_BOOST took half-remembered
+quotes from 0.989 to 0.997; the other factors each add one to a few points
+on topic and title queries.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 K1 = 1.2
@@ -30,12 +36,19 @@ B = 0.75
 SECTION_WEIGHT = 0.3
 #: How much a full in-order run of the query's words multiplies the score.
 PHRASE_BOOST = 10.0
+#: How much the episode's title holding the query's words multiplies the score.
+TITLE_BOOST = 1.0
 #: How much the episode being about the query multiplies the score.
 EPISODE_BOOST = 0.5
 #: How much matches in the neighbouring paragraphs multiply the score.
 NEIGHBOUR_BOOST = 0.3
 #: A paragraph holding every content word of the query is worth this much more.
 ALL_WORDS_BOOST = 2.0
+#: How much the passage around a moment (a few paragraphs each side) holding
+#: the query's words multiplies the score.
+PASSAGE_BOOST = 3.0
+#: How much the query's words standing close together multiply the score.
+PROXIMITY_BOOST = 2.0
 #: Floor of the coverage factor: a paragraph with few of the words keeps some score.
 COVERAGE_FLOOR = 0.15
 
@@ -53,9 +66,23 @@ class QueryWords:
     #: Documents in the index (for the idf of other words).
     documents: int = 1
 
-    @property
-    def total_idf(self) -> float:
-        return sum(self.idf.get(word, 0.0) for word in self.content) or 1.0
+    def __post_init__(self) -> None:
+        self.total_idf = sum(self.idf.get(word, 0.0) for word in self.content) or 1.0
+        self.content_set = frozenset(self.content)
+        #: Every word the ranker looks for in a paragraph.
+        self.wanted = frozenset(self.ordered) | self.content_set
+        self._sections: dict[tuple[str, ...], tuple[float, float]] = {}
+
+    def coverage(self, present: set[str]) -> float:
+        """The share of the content words' weight found among ``present``, 0 to 1."""
+        return sum(self.idf.get(word, 0.0) for word in self.content if word in present) / self.total_idf
+
+    def section_match(self, section: Sequence[str]) -> tuple[float, float]:
+        """:func:`bm25` of a section header, memoised: a query's candidates share a few sections."""
+        key = tuple(section)
+        if key not in self._sections:
+            self._sections[key] = bm25(self, section, found(section, self.wanted), 4.0)
+        return self._sections[key]
 
 
 def idf(doc_frequency: int, documents: int) -> float:
@@ -63,14 +90,23 @@ def idf(doc_frequency: int, documents: int) -> float:
     return math.log(1 + (documents - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
 
-def bm25(words: QueryWords, tokens: Sequence[str], average_length: float) -> tuple[float, float]:
+#: Where a query's words occur in a paragraph: ``(position, term)`` in order.
+Found = list[tuple[int, str]]
+
+
+def found(tokens: Sequence[str], wanted: frozenset[str]) -> Found:
+    """The positions of the wanted words in the tokens (one pass, shared by every factor)."""
+    return [(position, token) for position, token in enumerate(tokens) if token in wanted]
+
+
+def bm25(words: QueryWords, tokens: Sequence[str], where: Found, average_length: float) -> tuple[float, float]:
     """BM25 of the tokens for the query's content words, and the idf-weighted coverage."""
     if not tokens:
         return 0.0, 0.0
     counts: dict[str, int] = {}
-    wanted = set(words.content)
-    for token in tokens:
-        if token in wanted:
+    content = words.content_set
+    for _, token in where:
+        if token in content:
             counts[token] = counts.get(token, 0) + 1
     norm = K1 * (1 - B + B * len(tokens) / (average_length or 1.0))
     score = covered = 0.0
@@ -81,17 +117,15 @@ def bm25(words: QueryWords, tokens: Sequence[str], average_length: float) -> tup
     return score, covered / words.total_idf
 
 
-def longest_run(tokens: Sequence[str], ordered: Sequence[str]) -> int:
+def longest_run(tokens: Sequence[str], ordered: Sequence[str], where: Found) -> int:
     """The longest stretch of the query's words that appears in order in the tokens."""
     if len(ordered) < 2 or not tokens:
         return 0
     starts: dict[str, list[int]] = {}
-    wanted = set(ordered)
-    for index, token in enumerate(tokens):
-        if token in wanted:
-            starts.setdefault(token, []).append(index)
+    for position, token in where:
+        starts.setdefault(token, []).append(position)
     best = 0
-    for offset in range(len(ordered) - best):
+    for offset in range(len(ordered)):
         for position in starts.get(ordered[offset], ()):
             length = 1
             while (
@@ -104,6 +138,33 @@ def longest_run(tokens: Sequence[str], ordered: Sequence[str]) -> int:
     return best
 
 
+def closeness(where: Found, content: Container[str]) -> float:
+    """How tightly the query's content words found sit together, 0 to 1.
+
+    The number of distinct content words present over the length of the
+    shortest stretch of tokens holding all of them: 1 when they stand side by
+    side, small when they are spread over a long paragraph, 0 with fewer than two.
+    """
+    hits = [(position, token) for position, token in where if token in content]
+    present = len({token for _, token in hits})
+    if present < 2:
+        return 0.0
+    # the shortest window holding every present word: slide a window over the hits
+    counts: dict[str, int] = {}
+    covered = left = 0
+    shortest = hits[-1][0] - hits[0][0] + 1
+    for right, token in hits:
+        counts[token] = counts.get(token, 0) + 1
+        covered += counts[token] == 1
+        while covered == present:
+            start, first = hits[left]
+            shortest = min(shortest, right - start + 1)
+            counts[first] -= 1
+            covered -= not counts[first]
+            left += 1
+    return present / shortest
+
+
 def score(
     words: QueryWords,
     tokens: Sequence[str],
@@ -111,24 +172,32 @@ def score(
     average_length: float,
     episode_relevance: float,
     neighbourhood: float = 0.0,
-    title: Sequence[str] = (),
+    title: Container[str] = (),
+    passage: float = 0.0,
 ) -> float:
-    """The final score of one candidate paragraph, from its terms and its section's."""
-    text_score, coverage = bm25(words, tokens, average_length)
+    """The final score of one candidate paragraph, from its terms and its context's.
+
+    ``episode_relevance``, ``neighbourhood`` and ``passage`` (the coverage of
+    the query by the paragraphs around this one) are each from 0 to 1.
+    """
+    where = found(tokens, words.wanted)
+    text_score, coverage = bm25(words, tokens, where, average_length)
     if section:
-        section_score, section_coverage = bm25(words, section, 4.0)
+        section_score, section_coverage = words.section_match(section)
         text_score += SECTION_WEIGHT * section_score
         coverage = max(coverage, min(1.0, coverage + 0.5 * section_coverage))
     phrase = 0.0
     if len(words.ordered) > 1:
-        phrase = longest_run(tokens, words.ordered) / len(words.ordered)
+        phrase = longest_run(tokens, words.ordered, where) / len(words.ordered)
     title_coverage = sum(1 for word in words.content if word in title) / len(words.content) if title else 0.0
     return (
         text_score
         * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage**2)
         * (ALL_WORDS_BOOST if coverage >= 1.0 else 1.0)
-        * (1 + title_coverage**2)
+        * (1 + TITLE_BOOST * title_coverage**2)
         * (1 + PHRASE_BOOST * phrase**2)
         * (1 + EPISODE_BOOST * episode_relevance)
         * (1 + NEIGHBOUR_BOOST * min(1.0, neighbourhood))
+        * (1 + PASSAGE_BOOST * passage**2)
+        * (1 + PROXIMITY_BOOST * closeness(where, words.content_set) * coverage**2)
     )

@@ -162,6 +162,14 @@ def test_guest_names_from_people_folder(tmp_path: Path) -> None:
     assert [t.speaker_name for t in episode.turns] == [None, "Jane Doe"]
 
 
+def test_people_folder_inside_the_episodes_folder(tmp_path: Path) -> None:
+    (tmp_path / "people").mkdir()
+    (tmp_path / "people" / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    path = _write(tmp_path / "ep.md", "- line: hello\n  who: Jane\n", extra="guests: [janedoe]\n")
+    assert read_episode(path).guest_names == ("Jane Doe",)
+    assert [item.id for item in read_folder(tmp_path)] == ["ep"]  # people/ is not an episode
+
+
 def test_youtube_id_from_links_when_ids_missing(tmp_path: Path) -> None:
     good = _write(tmp_path / "a.md", "- line: x\n", extra="links:\n  youtube: https://www.youtube.com/watch?v=d9xVXqKq3sU\n")
     bad = _write(tmp_path / "b.md", "- line: x\n", extra="ids:\n  youtube: 'javascript:alert(1)'\n")

@@ -287,6 +287,7 @@ def test_bundled_full_stack_query(bundled_index: podsearch.Index) -> None:
     assert 40 * 60 + 33 <= first.start <= 44 * 60 + 36
     assert first.url == "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=2433s"
     assert any(hit.start == 3356 and hit.speaker == "Mihail" for hit in results)
+    assert {hit.who for hit in results} == {"Alexey", "Mihail Eric"}  # episodes/people/mihaileric.md
     assert "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=3356s" in {hit.url for hit in results}
 
 

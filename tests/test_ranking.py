@@ -1,0 +1,129 @@
+"""Ranking properties: words close together, the passage around a moment, and the pieces behind them."""
+
+from __future__ import annotations
+
+import pytest
+
+import podsearch
+from podsearch.candidates import top, words_nearby
+from podsearch.hits import snippet
+from podsearch.ranking import closeness, found
+
+from .factory import write_episode
+
+FILLER = [
+    "We started with a short story about the weather in Berlin.",
+    "Then we went on about coffee, bicycles and a cat called Pixel.",
+    "Somebody asked about the best pizza place near the office.",
+    "The conversation drifted to old video games and board games.",
+]
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
+    """Episodes where only closeness or only the surrounding passage tells two paragraphs apart."""
+    folder = tmp_path_factory.mktemp("ranking") / "episodes"
+    # The same three words once each; the spread-out paragraph is the shorter one, so
+    # plain BM25 prefers it and only closeness puts the close one first.
+    write_episode(
+        folder,
+        "close-words",
+        [("Ann", 10, FILLER[0]), ("Ann", 20, "The budget for latency now lives on a big dashboard that everyone "
+                                                "in the company looks at every single morning before standup.")],
+        title="Episode One",
+        number=1,
+    )
+    write_episode(
+        folder,
+        "spread-words",
+        [("Ben", 10, FILLER[1]), ("Ben", 20, "Latency came up first. We talked about hiring and offices for a "
+                                                "while, then the budget, and much later a dashboard.")],
+        title="Episode Two",
+        number=2,
+    )
+    # The same moment twice: once inside a passage about the whole query, once
+    # among unrelated small talk, where it says "feature store" three times (which BM25 prefers).
+    write_episode(
+        folder,
+        "feature-store-passage",
+        [
+            ("Cat", 10, FILLER[2]),
+            ("Cat", 20, "Training pipelines read the values offline."),
+            ("Cat", 30, "A feature store keeps the features in one place."),
+            ("Cat", 40, "Serving reads the same values online, so there is no skew."),
+            ("Cat", 50, FILLER[3]),
+        ],
+        title="Episode Three",
+        number=3,
+    )
+    write_episode(
+        folder,
+        "feature-store-aside",
+        [
+            ("Dan", 10, FILLER[0]),
+            ("Dan", 20, FILLER[1]),
+            ("Dan", 30, "A feature store, feature store, feature store keeps features."),
+            ("Dan", 40, FILLER[2]),
+            ("Dan", 50, FILLER[3]),
+        ],
+        title="Episode Four",
+        number=4,
+    )
+    index = podsearch.Index(folder.parent / "index")
+    report = index.update(folder)
+    assert report.failed == () and len(report.added) == 4
+    yield index
+    index.close()
+
+
+def test_words_close_together_beat_the_same_words_spread_out(ranked: podsearch.Index) -> None:
+    hits = ranked.search("latency budget dashboard")
+    assert [hit.episode.id for hit in hits[:2]] == ["close-words", "spread-words"]
+
+
+def test_a_moment_inside_a_passage_about_the_query_beats_an_aside(ranked: podsearch.Index) -> None:
+    hits = ranked.search("feature store training serving skew", limit=10)
+    stores = [hit.episode.id for hit in hits if hit.text.startswith("A feature store")]
+    assert stores == ["feature-store-passage", "feature-store-aside"]
+
+
+# --- the pieces -------------------------------------------------------------------------------
+
+
+def test_closeness_is_the_share_of_the_shortest_window() -> None:
+    tokens = "a b x x x c b x c".split()
+    # b and c: the shortest window holding both is "c b" (2 tokens)
+    assert closeness(found(tokens, frozenset("bc")), {"b", "c"}) == 1.0
+    # a, b and c: "a b x x x c" (6 tokens) holds all three
+    assert closeness(found(tokens, frozenset("abc")), {"a", "b", "c"}) == pytest.approx(3 / 6)
+    # fewer than two distinct words present: nothing to measure
+    assert closeness(found(tokens, frozenset("bz")), {"b", "z"}) == 0.0
+
+
+def test_words_nearby_stay_within_the_episode_and_reach() -> None:
+    # episode documents at 0 and 10; paragraphs 1-9 and 11-15
+    episodes = [0, 10]
+
+    def episode_of(docnum: int) -> int:
+        return max(e for e in episodes if e <= docnum)
+
+    containing = {"near": {5}, "far": {1}, "next": {11}, "self": {8}}
+    assert words_nearby(containing, 8, episode_of, reach=3) == {"near", "self"}
+    assert words_nearby(containing, 9, episode_of, reach=3) == {"self"}  # 11 is the next episode
+    assert words_nearby(containing, 3, episode_of, reach=3) == {"near", "far"}
+
+
+def test_top_keeps_the_best_in_document_order_on_ties() -> None:
+    scores = {7: 1.0, 3: 2.0, 9: 2.0, 1: 0.5, 4: 2.0}
+    assert top(scores, 2) == [(2.0, 3), (2.0, 4)]
+    assert top(scores, 10) == [(2.0, 3), (2.0, 4), (2.0, 9), (1.0, 7), (0.5, 1)]
+    assert top({}, 3) == [] and top(scores, 0) == []
+
+
+def test_snippet_centres_on_the_densest_matches() -> None:
+    text = "alpha " + "filler " * 60 + "beta gamma delta " + "filler " * 60
+    start = text.index("beta")
+    spans = [(0, 5), (start, start + 4), (start + 5, start + 10), (start + 11, start + 16)]
+    cut = snippet(text, spans, width=80)
+    assert "beta gamma delta" in cut.text and "alpha" not in cut.text
+    assert [cut.text[a:b] for a, b in cut.spans] == ["beta", "gamma", "delta"]

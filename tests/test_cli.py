@@ -147,11 +147,11 @@ def test_search_prints_each_moment_on_a_few_lines(bundled: str) -> None:
     ]
     assert first[2].startswith("    We already have a question from Roa about full-stack data scientists.")
     mention = next(hit for hit in hits if hit[-1] == f"    {LINK_3356}")
-    assert mention[1] == "    55:56 · Mihail · Choosing between engineering or research if you’re just starting"
+    assert mention[1] == "    55:56 · Mihail Eric · Choosing between engineering or research if you’re just starting"
     assert "full-stack data scientist role" in mention[2]
     for rank, hit in enumerate(hits, 1):
         assert hit[0] == f"{rank:>2}. {TITLE}"
-        assert re.match(r"^    \d+:\d\d(~ \(estimated\))? · (Alexey|Mihail) · \S", hit[1])
+        assert re.match(r"^    \d+:\d\d(~ \(estimated\))? · (Alexey|Mihail Eric) · \S", hit[1])
         assert re.match(r"^    https://www\.youtube\.com/watch\?v=d9xVXqKq3sU&t=\d+s$", hit[-1])
 
 
@@ -314,7 +314,7 @@ def test_show_around_a_moment(bundled: str) -> None:
     assert lines[0] == TITLE
     assert lines[1] == "Choosing between engineering or research if you’re just starting"
     assert lines[2] == "55:31  Alexey  https://www.youtube.com/watch?v=d9xVXqKq3sU&t=3331s"
-    assert lines[4] == f"▶ 55:56  Mihail  {LINK_3356}"
+    assert lines[4] == f"▶ 55:56  Mihail Eric  {LINK_3356}"
     assert lines[5].startswith("Yeah. I think that's where one of the most important things is to be introspective.")
     assert lines[6] == "56:29~"
     assert len(lines) == 8
@@ -329,7 +329,7 @@ def test_show_whole_episode_by_id(bundled: str) -> None:
 
 def test_show_accepts_seconds_and_rejects_bad_times(bundled: str) -> None:
     code, out, _ = invoke("show", "s05e05", "--at", "3356", "--around", "0", "--index", bundled)
-    assert code == 0 and f"▶ 55:56  Mihail  {LINK_3356}" in out
+    assert code == 0 and f"▶ 55:56  Mihail Eric  {LINK_3356}" in out
     code, _, err = invoke("show", "S05E05", "--at", "soon", "--index", bundled)
     assert code == launcher.EXIT_USAGE and "expected a time like 55:56" in err
 
@@ -339,7 +339,7 @@ def test_episodes_lists_the_index(bundled: str, crafted: str) -> None:
     lines = out.splitlines()
     assert code == 0 and lines[0].split() == ["episode", "added", "paragraphs", "title", "guests"]
     assert lines[1].split()[:3] == ["S05E05", "-", "122"]
-    assert "What Researchers and Engineers Can Learn from Each Other" in lines[1] and lines[1].endswith("mihaileric")
+    assert "What Researchers and Engineers Can Learn from Each Other" in lines[1] and lines[1].endswith("Mihail Eric")
     _, out, _ = invoke("episodes", "--index", crafted)
     assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
         ["S03E07", "2024-05-01"],

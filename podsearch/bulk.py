@@ -47,6 +47,12 @@ from .schema import FastText, terms
 #: Postings blocks are not zlib-compressed: compressing cost more at index time,
 #: and decompressing at query time, than the ~30% of disk it saves.
 CODEC_OPTIONS = {"blocklimit": 128, "compression": 0, "inlinelimit": 1}
+#: Pickle protocol of the posting blocks. Whoosh writes protocol 2, which stores
+#: each posting's positions (a bytes object) as a call to ``_codecs.encode`` that
+#: unpickling must run: protocol 5 stores them as plain bytes, and reading a block
+#: of 128 postings at query time drops from ~45 to ~6 µs. Whoosh's reader unpickles
+#: any protocol, so the files stay readable by Whoosh itself.
+BLOCK_PROTOCOL = 5
 #: zlib level of the stored fields (Whoosh compresses each document's separately).
 #: Level 0 writes deflate "stored" blocks: ten times faster than Whoosh's level 3
 #: (half a second of a corpus build) and faster to read, for about 12 MB more on
@@ -323,7 +329,9 @@ class _TermWriter:
             ids, raw = docnums[begin:end], weights[begin:end]
             stored = array("f", raw)
             low, high = self._length_range(ids)
-            data = dumps((_gaps(ids), _mini_weights(stored), self._mini_values(values[begin:end])), 2)
+            data = dumps(
+                (_gaps(ids), _mini_weights(stored), self._mini_values(values[begin:end])), BLOCK_PROTOCOL
+            )
             if self._compression:
                 data = zlib.compress(data, self._compression)
             top = max(raw)

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 
 from .errors import MissingExtraError, NoVideoError
-from .model import Hit, Results
+from .model import EpisodeGroup, Hit, Results
 from .records import HIT_FIELDS
 from .sanitize import flat
 
@@ -75,29 +75,52 @@ def _row(hit: Hit) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def hits_html(hits: Iterable[Hit], caption: str | None = None) -> str:
-    """A compact table: time (a link to the moment), speaker, episode and section, snippet.
-
-    ``caption`` is plain text; it is escaped like everything else.
-    """
+def _table(rows: Iterable[str], caption: str | None) -> str:
     head = "".join(f'<th style="{_CELL}">{name}</th>' for name in ("time", "speaker", "episode", "snippet"))
     parts = ['<table class="podsearch">']
     if caption:
         parts.append(f'<caption style="text-align:left">{text_html(caption)}</caption>')
     parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
-    parts.extend(_row(hit) for hit in hits)
+    parts.extend(rows)
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
+def hits_html(hits: Iterable[Hit], caption: str | None = None) -> str:
+    """A compact table: time (a link to the moment), speaker, episode and section, snippet.
+
+    ``caption`` is plain text; it is escaped like everything else.
+    """
+    return _table((_row(hit) for hit in hits), caption)
+
+
+def groups_html(groups: Iterable[EpisodeGroup], caption: str | None = None) -> str:
+    """Results grouped by episode: a heading row per episode with its count, then its best moments."""
+    rows = []
+    for rank, group in enumerate(groups, 1):
+        episode = group.episode
+        count = f"{group.count:,} moment{'' if group.count == 1 else 's'}"
+        rows.append(
+            f'<tr><th colspan="4" style="{_CELL};border-top:1px solid #ccc">{rank}. '
+            f"{text_html(episode.code)} {text_html(episode.title)} · {count}</th></tr>"
+        )
+        rows.extend(_row(hit) for hit in group.hits)
+    return _table(rows, caption)
+
+
 def results_html(results: Results) -> str:
-    """The results as :func:`hits_html`, with a caption saying what matched."""
+    """The results as a table (by episode when grouped), with a caption saying what matched."""
     suggestion = f" Did you mean: {results.suggestion}?" if results.suggestion else ""
     if not results.hits:
         return f"<p>No moments matched {text_html(repr(results.query))}.{text_html(suggestion)}</p>"
-    shown = f", showing {len(results)}" if results.total > len(results) else ""
     count = f"{results.total:,} moment{'' if results.total == 1 else 's'}"
+    if results.groups:
+        shown = f", showing {len(results.groups)} episode{'' if len(results.groups) == 1 else 's'}"
+    else:
+        shown = f", showing {len(results)}" if results.total > len(results) else ""
     caption = f"{count} matched {results.query!r}{shown} ({results.elapsed * 1000:.0f} ms).{suggestion}"
+    if results.groups:
+        return groups_html(results.groups, caption=caption)
     return hits_html(results.hits, caption=caption)
 
 

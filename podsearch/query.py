@@ -182,10 +182,14 @@ def search(
             words, tokens, sections[section], average, about.get(episode, 0.0), around, titles[episode], passage
         )
 
+    if group_by == "episode":
+        chosen = _one_per_episode(matches, episodes.episode_docnum, limit)
+    else:
+        chosen = matches[: wanted or CANDIDATES]
     if words.content:
-        ranked = sorted(((rescore(d), d) for _, d in matches[: wanted or CANDIDATES]), reverse=True)
+        ranked = sorted(((rescore(d), d) for _, d in chosen), reverse=True)
     else:  # only field clauses: keep Whoosh's order
-        ranked = matches[: wanted or CANDIDATES]
+        ranked = chosen
 
     def make(score: float, docnum: int) -> Hit:
         info = episodes.info(docnum)
@@ -387,6 +391,26 @@ def _by_date(
         return (info.date_added or date.min, episodes.episode_docnum(pair[1]), -pair[1])
 
     return sorted(matches, key=key, reverse=True)
+
+
+def _one_per_episode(
+    matches: list[tuple[float, int]], episode_of: Callable[[int], int], limit: int
+) -> list[tuple[float, int]]:
+    """The best candidates, plus each further episode's best match until ``limit`` episodes have one.
+
+    Grouping ranks episodes by their re-ranked moments: the first candidates
+    alone may come from one or two episodes when a few are all about the query.
+    """
+    chosen = list(matches[:CANDIDATES])
+    seen = {episode_of(docnum) for _, docnum in chosen}
+    for pair in matches[CANDIDATES:]:
+        if len(seen) >= limit:
+            break
+        episode = episode_of(pair[1])
+        if episode not in seen:
+            seen.add(episode)
+            chosen.append(pair)
+    return chosen
 
 
 def _group(

@@ -11,7 +11,7 @@ import pytest
 
 import podsearch
 from podsearch.errors import MissingExtraError, NoVideoError, PodsearchError
-from podsearch.model import EpisodeInfo, Hit, Results, Snippet
+from podsearch.model import EpisodeGroup, EpisodeInfo, Hit, Results, Snippet
 from podsearch.notebook import (
     SAFE_URL,
     hits_html,
@@ -79,6 +79,24 @@ def test_results_html_is_a_table_of_time_link_speaker_episode_and_snippet() -> N
     assert "55:56" in text and "Mihail Eric" in text and "S05E05" in text
     assert "33 moments matched 'full-stack data scientist', showing 1 (16 ms)." in text
     assert "<mark>full-stack</mark> <mark>data</mark> <mark>scientist</mark>" in html
+
+
+def test_grouped_results_show_each_episode_with_its_count_and_best_moments() -> None:
+    hostile = EpisodeInfo(id="evil", title=HOSTILE_TITLE, season=1, number=2, youtube_id="bbbbbbbbbbb")
+    first = (make_hit(), make_hit(start=100, text="second moment", snippet=None, spans=()))
+    groups = (
+        EpisodeGroup(episode=first[0].episode, hits=first, count=12, score=3.5),
+        EpisodeGroup(episode=hostile, hits=(make_hit(info=hostile),), count=1, score=1.0),
+    )
+    results = Results(query="data", hits=(first[0], groups[1].hits[0]), total=13, elapsed=0.002, groups=groups)
+    html = results._repr_html_()
+    parsed = parse(html)
+    text = "".join(parsed.text)
+    assert "13 moments matched 'data', showing 2 episodes (2 ms)." in text
+    assert "1. S05E05 What Researchers and Engineers Can Learn from Each Other · 12 moments" in text
+    assert "2. S01E02 " in text and "· 1 moment" in text
+    assert [tag for tag, _ in parsed.tags].count("tr") == 1 + 2 + 3  # header, two episodes, three moments
+    assert "second moment" in text and "<script>" not in html
 
 
 def test_hit_repr_html_is_a_single_row() -> None:

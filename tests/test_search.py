@@ -254,6 +254,22 @@ def test_group_by_episode(crafted: podsearch.Index) -> None:
     assert [hit.episode.id for hit in results] == [g.episode.id for g in results.groups]
 
 
+def test_group_by_episode_fills_the_limit_when_one_episode_dominates(tmp_path: Path) -> None:
+    folder = tmp_path / "episodes"
+    # 40 moments about kafka in one episode: more than the re-ranker's candidates
+    write_episode(folder, "all-kafka", [("Ann", n * 10, f"Kafka topic number {n} and kafka again.") for n in range(40)])
+    write_episode(folder, "some-kafka", [("Ben", 10, "We used Kafka once."), ("Ben", 20, FILLER)], number=2)
+    write_episode(folder, "one-kafka", [("Cat", 10, FILLER), ("Cat", 20, "Kafka came up at the end.")], number=3)
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder)
+    for query in ("kafka", "kafka OR nothing"):  # the postings path and Whoosh's matchers
+        results = index.search(query, limit=3, group_by="episode")
+        assert [g.episode.id for g in results.groups][:1] == ["all-kafka"]
+        assert {g.episode.id: g.count for g in results.groups} == {"all-kafka": 40, "some-kafka": 1, "one-kafka": 1}
+    assert len(index.search("kafka", limit=2, group_by="episode").groups) == 2
+    index.close()
+
+
 def test_sort_by_date(crafted: podsearch.Index) -> None:
     results = crafted.search("engineer OR engineering OR search", sort="date", limit=50)
     dates = [hit.episode.date_added for hit in results]

@@ -5,7 +5,9 @@ Python objects (~7 µs a posting here); a natural-language query touches
 thousands. This module reads the same postings a block (128 postings) at a
 time and accumulates BM25 in a dict, about ten times faster, and only for the
 query's rarest words: they are the ones that single out a moment, and the
-second stage (:mod:`podsearch.ranking`) scores every word anyway.
+second stage (:mod:`podsearch.ranking`) scores every word anyway. It also
+keeps which documents hold each word, so the second stage can tell how much
+of the query the paragraphs around a candidate cover (:func:`words_nearby`).
 
 It relies on the layout of Whoosh's ``W3`` codec (whoosh-reloaded 2.7.x, pinned
 in ``pyproject.toml``): posting blocks of doc ids and term frequencies, and a

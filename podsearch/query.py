@@ -3,8 +3,8 @@
 A plain query runs in two stages. The first (:mod:`podsearch.candidates`)
 scores BM25 straight from the postings of the query's rarest words, documents
 with more of the words first; the second (:mod:`podsearch.ranking`) re-scores a
-few dozen candidates on all their words, their order, their section, their
-neighbours and their episode. Queries with operators, phrases or fields run on
+few dozen candidates on all their words, their order and closeness, their
+section, the passage around them and their episode. Queries with operators, phrases or fields run on
 Whoosh's own matchers and are re-ranked the same way. No Whoosh object leaves
 this module.
 """

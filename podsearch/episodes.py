@@ -32,6 +32,7 @@ from .frontmatter import (
     read_text,
 )
 from .model import Chapter, Episode, Paragraph, Turn
+from .storage import people_folder
 from .timecode import (
     MAX_SECONDS,
     parse_duration,
@@ -61,17 +62,8 @@ class People:
 
     @classmethod
     def beside(cls, episodes_folder: Path) -> People:
-        """The ``people/`` or ``_people/`` folder next to an episodes folder, if there is one.
-
-        A ``people/`` folder inside the episodes folder counts too: that is how
-        a project bundles a few episodes with their guests in one folder.
-        """
-        for parent in (episodes_folder.parent, episodes_folder):
-            for name in ("people", "_people"):
-                candidate = parent / name
-                if candidate.is_dir():
-                    return cls(candidate)
-        return cls(None)
+        """The guests of an episodes folder (see :func:`~podsearch.storage.people_folder`)."""
+        return cls(people_folder(episodes_folder))
 
     def name(self, guest_id: str) -> str | None:
         """The guest's full name, or ``None`` when unknown."""

@@ -1,8 +1,9 @@
 """Incremental, crash-safe index updates.
 
 An update makes the index mirror the episode files of some folders. Files are
-compared by content hash (a fresh ``git clone`` resets every mtime), only new
-and changed files are read, and everything lands in one Whoosh commit, so a
+compared by content hash (a fresh ``git clone`` resets every mtime), mixed with
+the hash of the folder's guest files (:func:`people_sha`), only new and changed
+files are read, and everything lands in one Whoosh commit, so a
 kill at any moment leaves the previous generation intact. A file that fails to
 read never stops the others and never removes what was indexed before.
 
@@ -29,7 +30,7 @@ from typing import Any
 from . import __version__
 from .model import Failure, UpdateReport
 from .schema import SCHEMA_VERSION
-from .storage import INDEX_NAME, IndexDir, default_episodes_path
+from .storage import INDEX_NAME, IndexDir, default_episodes_path, people_folder
 
 #: From this many files to read, two worker processes share the work.
 PARALLEL_FROM = 24
@@ -215,6 +216,7 @@ def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, Source], list[Fail
             failures.append(Failure(str(folder), f"cannot list the folder: {error.strerror or error}"))
             unlisted.append(folder)
             continue
+        guests = people_sha(folder)
         for name in names:
             # as podsearch.episodes.episode_files/episode_id, without importing the reader
             path, eid = folder / name, name[: -len(".md")]
@@ -232,8 +234,33 @@ def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, Source], list[Fail
             except OSError as error:
                 failures.append(Failure(str(path), f"cannot read the file: {error.strerror or error}"))
                 continue
+            if guests:  # an episode shows its guests' names: a renamed guest changes it
+                sha = hashlib.blake2b(f"{sha}/{guests}".encode(), digest_size=16).hexdigest()
             sources[eid] = Source(eid, os.path.realpath(path), sha)
     return sources, failures, unlisted
+
+
+def people_sha(folder: Path) -> str:
+    """A hash of the guest files an episodes folder takes names from ('' when it has none).
+
+    Folded into each episode's hash, so that editing ``people/`` re-reads the
+    folder's episodes: the plan cannot know which guests an unread file names.
+    """
+    people = people_folder(folder)
+    if people is None:
+        return ""
+    try:
+        names = sorted(name for name in os.listdir(people) if name.endswith(".md"))
+    except OSError as error:
+        return f"unlisted: {error.errno}"
+    digest = hashlib.blake2b(digest_size=16)
+    for name in names:
+        try:
+            sha = file_sha(people / name)
+        except OSError as error:  # a folder, a FIFO, an unreadable file: no name from it
+            sha = f"unreadable: {error.errno}"
+        digest.update(f"{name}\0{sha}\n".encode())
+    return digest.hexdigest()
 
 
 def _state_from_meta(store: IndexDir, meta: dict[str, Any]) -> IndexState | None:

@@ -54,6 +54,23 @@ def default_episodes_path() -> Path:
     return Path(os.environ.get("PODSEARCH_EPISODES") or "episodes")
 
 
+#: Where guest files live, beside or inside an episodes folder (``people/mihaileric.md``).
+PEOPLE_FOLDERS = ("people", "_people")
+
+
+def people_folder(episodes_folder: Path) -> Path | None:
+    """The people folder of an episodes folder: next to it (the corpus layout), else inside it.
+
+    A folder inside is how a project bundles a few episodes with their guests.
+    """
+    for parent in (episodes_folder.parent, episodes_folder):
+        for name in PEOPLE_FOLDERS:
+            candidate = parent / name
+            if candidate.is_dir():
+                return candidate
+    return None
+
+
 class IndexDir:
     """One index directory on disk. Reading never creates anything."""
 

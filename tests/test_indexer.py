@@ -300,6 +300,25 @@ def test_a_changed_file_is_found_by_content_not_by_time(tmp_path: Path) -> None:
     assert podsearch.Index(index).update(folder).updated == ("ep01",)
 
 
+def test_a_renamed_guest_reindexes_the_folder(tmp_path: Path) -> None:
+    folder, index = tmp_path / "eps", tmp_path / "index"
+    people = tmp_path / "people"
+    people.mkdir()
+    (people / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_episode(folder, "guest", [("Jane", 10, "Vectors and more vectors.")], guests=["janedoe"])
+    write_episode(folder, "other", [("Bob", 10, "Nothing about that.")], number=2)
+    ix = podsearch.Index(index)
+    ix.update(folder)
+    assert ix.search("vectors")[0].who == "Jane Doe"
+    assert ix.update(folder).unchanged == ("guest", "other")  # the people folder is read, not changed
+    (people / "janedoe.md").write_text('---\ntitle: "Jane Q. Doe"\n---\n', encoding="utf-8")
+    assert ix.update(folder).updated == ("guest", "other")  # which guests a file names is unknown unread
+    assert ix.search("vectors")[0].who == "Jane Q. Doe"
+    (people / "newcomer.md").mkdir()  # not a file: no name, no error
+    assert ix.update(folder).ok
+    ix.close()
+
+
 def test_progress_is_reported_for_every_file(tmp_path: Path) -> None:
     folder = tmp_path / "eps"
     make_folder(folder, 3)

@@ -28,6 +28,7 @@ from typing import Any
 from . import indexer
 from .bulk import BulkSegmentWriter, collector_paused
 from .documents import episode_documents, episode_from_stored
+from .durable import DurableFileStorage
 from .episodes import People, read_episode
 from .errors import EpisodeError, PodsearchError
 from .indexer import IndexState, Plan, Progress, ProgressCallback, Source, read_state
@@ -90,9 +91,7 @@ def apply(
     store: IndexDir, plan: Plan, state: IndexState, progress: ProgressCallback | None
 ) -> tuple[UpdateReport, IndexState]:
     """Carry out ``plan`` on an index in ``state``; the report, and the state afterwards."""
-    from whoosh.filedb.filestore import FileStorage
-
-    storage = FileStorage(str(store.path))
+    storage = DurableFileStorage(str(store.path))
     if store.generation() is None:
         ix = storage.create_index(make_schema(), indexname=INDEX_NAME)
     else:  # also an index whose first build was killed (generation 0): build into it
@@ -335,8 +334,6 @@ def _size(path: str) -> int:
 
 def _worker(index_path: str, sources: list[Source], sender: Connection, inherited: list[Connection]) -> None:
     """In a worker process: index some files into segments, report each file and the segments."""
-    from whoosh.filedb.filestore import FileStorage
-
     # Ctrl-C reaches the whole process group: the parent stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent's ends of the pipes came along with the fork: closing them here
@@ -351,7 +348,7 @@ def _worker(index_path: str, sources: list[Source], sender: Connection, inherite
         sender.send(("file", paragraphs))
 
     with collector_paused():
-        ix = FileStorage(index_path).open_index(INDEX_NAME)
+        ix = DurableFileStorage(index_path).open_index(INDEX_NAME)
         segments: list[tuple[Any, int]] = []
         writer = BulkSegmentWriter(ix, _lk=False)
         documents = 0

@@ -224,3 +224,28 @@ def test_meta_written_before_a_kill_is_not_trusted_after_it(tmp_path: Path) -> N
     assert meta["generation"] < IndexDir(scenario.index).generation()  # stale: read the index instead
     report = podsearch.Index(scenario.index).update(scenario.folder)
     assert not report.changed and index_content(scenario.index) == scenario.after
+
+
+def test_every_file_reaches_the_disk_before_the_commit_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A power cut, unlike a kill, loses what the OS had not written: the new table
+    # of contents must only be renamed into place after the files it lists are synced.
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("no /proc to name the synced files")
+    folder, index = tmp_path / "eps", tmp_path / "index"
+    make_folder(folder, 3)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append(os.path.basename(os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    podsearch.Index(index).update(folder)
+    toc = next(name for name in os.listdir(index) if name.endswith(".toc"))
+    written = synced.index(next(name for name in synced if name.startswith(toc + ".")))  # the temporary table
+    segment_files = {name for name in os.listdir(index) if name.startswith("podsearch_s") and "." in name}
+    assert segment_files and segment_files <= set(synced[:written])
+    assert synced[written + 1] == "index"  # the folder, once the table is renamed into place

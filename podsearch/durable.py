@@ -1,0 +1,52 @@
+"""Whoosh's file storage with every write forced to disk before the commit that names it.
+
+Whoosh commits by writing the segment files and a new table of contents, then
+renaming the table into place. That survives a killed process, but not a power
+cut or a kernel crash: the operating system may write the rename to disk before
+the data it points to, and the index comes back naming files that are empty or
+short. Here every file the writer creates is flushed and ``fsync``-ed when it is
+closed, and the folder is ``fsync``-ed after each rename, so the new table of
+contents can only reach the disk after everything it lists.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+
+
+class DurableFileStorage(FileStorage):
+    """A :class:`~whoosh.filedb.filestore.FileStorage` whose files and renames reach the disk."""
+
+    def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
+        """Whoosh's ``create_file``; the file is synced to disk when it is closed."""
+        given = kwargs.pop("onclose", None)
+
+        def synced(structfile: Any) -> None:
+            if given is not None:
+                given(structfile)
+            structfile.file.flush()
+            os.fsync(structfile.file.fileno())
+
+        return super().create_file(name, excl, mode, onclose=synced, **kwargs)
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        """Whoosh's ``rename_file``, then the folder synced so that the new name is on disk."""
+        super().rename_file(oldname, newname, safe)
+        sync_folder(self.folder)
+
+
+def sync_folder(path: str) -> None:
+    """``fsync`` a folder, making the names created or renamed in it durable (where supported)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # a platform that cannot open folders (Windows): nothing more to do
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; the data files are synced anyway
+    finally:
+        os.close(descriptor)

@@ -18,6 +18,14 @@ FILLER = [
     "The conversation drifted to old video games and board games.",
 ]
 
+#: "latency budget dashboard" within seven words, out of order (no phrase to reward)...
+CLOSE = (
+    "The budget for latency now lives on a big dashboard that everyone "
+    "in the company looks at every single morning before standup."
+)
+#: ...and the same three words far apart, in a shorter paragraph.
+SPREAD = "Latency came up first. We talked about hiring and offices for a while, then the budget, and much later a dashboard."
+
 
 @pytest.fixture(scope="module")
 def ranked(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
@@ -28,16 +36,14 @@ def ranked(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
     write_episode(
         folder,
         "close-words",
-        [("Ann", 10, FILLER[0]), ("Ann", 20, "The budget for latency now lives on a big dashboard that everyone "
-                                                "in the company looks at every single morning before standup.")],
+        [("Ann", 10, FILLER[0]), ("Ann", 20, CLOSE)],
         title="Episode One",
         number=1,
     )
     write_episode(
         folder,
         "spread-words",
-        [("Ben", 10, FILLER[1]), ("Ben", 20, "Latency came up first. We talked about hiring and offices for a "
-                                                "while, then the budget, and much later a dashboard.")],
+        [("Ben", 10, FILLER[1]), ("Ben", 20, SPREAD)],
         title="Episode Two",
         number=2,
     )

@@ -112,36 +112,36 @@ def top(scores: dict[int, float], count: int) -> list[tuple[float, int]]:
     return sorted(best, key=lambda pair: (-pair[0], pair[1]))[:count]
 
 
-def neighbourhood(
-    scores: dict[int, float], docnum: int, episode_of: Callable[[int], int], reach: int = 3
-) -> float:
-    """First-stage score of the other matches within ``reach`` paragraphs in the same episode.
+def passage_around(docnum: int, episode_of: Callable[[int], int], reach: int = 3) -> range:
+    """The documents within ``reach`` paragraphs of a paragraph, itself included, in its episode.
 
-    An episode's paragraphs are consecutive documents, so a moment surrounded
-    by other matches is part of a passage about the query, not a passing mention.
+    An episode's paragraphs are consecutive documents after its own episode
+    document, so the window stops at that document and at the next episode's.
     """
     episode = episode_of(docnum)
-    total = 0.0
-    for other in range(docnum - reach, docnum + reach + 1):
-        if other != docnum and other in scores and episode_of(other) == episode:
-            total += scores[other]
-    return total
+    last = docnum + reach
+    while last > docnum and episode_of(last) != episode:  # past the episode's last paragraph
+        last -= 1
+    return range(max(episode + 1, docnum - reach), last + 1)
 
 
-def words_nearby(
-    containing: dict[str, set[int]], docnum: int, episode_of: Callable[[int], int], reach: int = 3
-) -> set[str]:
-    """The words of ``containing`` found within ``reach`` paragraphs of a document, itself included.
+def neighbourhood(scores: dict[int, float], docnum: int, passage: range) -> float:
+    """First-stage score of the other matches in the passage around a document.
+
+    A moment surrounded by other matches is part of a passage about the query,
+    not a passing mention.
+    """
+    return sum(scores.get(other, 0.0) for other in passage if other != docnum)
+
+
+def words_nearby(containing: dict[str, set[int]], passage: range) -> set[str]:
+    """The words of ``containing`` found in a passage.
 
     A section is a few paragraphs about one subject: the words of a topic are
     spread over them, so the passage around a moment covers the topic where
     the moment alone holds one or two of its words.
     """
-    episode = episode_of(docnum)
-    nearby = [other for other in range(docnum - reach, docnum + reach + 1) if other > episode]
-    while nearby and episode_of(nearby[-1]) != episode:  # past the episode's last paragraph
-        nearby.pop()
-    return {word for word, docs in containing.items() if not docs.isdisjoint(nearby)}
+    return {word for word, docs in containing.items() if not docs.isdisjoint(passage)}
 
 
 def term_frequencies(searcher: Any, field: str, word: str) -> Iterator[tuple[int, float]]:

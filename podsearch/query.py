@@ -27,6 +27,7 @@ from .candidates import (
     FirstStage,
     PostingsScorer,
     neighbourhood,
+    passage_around,
     term_frequencies,
     top,
     words_nearby,
@@ -174,15 +175,15 @@ def search(
         section = stored.get("section") or ""
         if section not in sections:
             sections[section] = terms(section)
-        around = neighbourhood(first_scores, docnum, episodes.episode_docnum) / best_first if first_scores else 0.0
+        passage = passage_around(docnum, episodes.episode_docnum)
+        around = neighbourhood(first_scores, docnum, passage) / best_first if first_scores else 0.0
         episode = episodes.episode_docnum(docnum)
         if episode not in titles:
             titles[episode] = set(terms(episodes.info(docnum).title))
-        passage = 0.0
-        if first.containing:  # Whoosh's matchers (operator queries) say nothing of the neighbours
-            passage = words.coverage(words_nearby(first.containing, docnum, episodes.episode_docnum) | set(tokens))
+        # Whoosh's matchers (operator queries) say nothing of the words around a candidate
+        nearby = words_nearby(first.containing, passage) if first.containing else None
         return ranking.score(
-            words, tokens, sections[section], average, about.get(episode, 0.0), around, titles[episode], passage
+            words, tokens, sections[section], average, about.get(episode, 0.0), around, titles[episode], nearby
         )
 
     if group_by == "episode":

@@ -73,7 +73,7 @@ class QueryWords:
         self.wanted = frozenset(self.ordered) | self.content_set
         self._sections: dict[tuple[str, ...], tuple[float, float]] = {}
 
-    def coverage(self, present: set[str]) -> float:
+    def coverage(self, present: Container[str]) -> float:
         """The share of the content words' weight found among ``present``, 0 to 1."""
         return sum(self.idf.get(word, 0.0) for word in self.content if word in present) / self.total_idf
 
@@ -173,14 +173,17 @@ def score(
     episode_relevance: float,
     neighbourhood: float = 0.0,
     title: Container[str] = (),
-    passage: float = 0.0,
+    nearby: set[str] | None = None,
 ) -> float:
     """The final score of one candidate paragraph, from its terms and its context's.
 
-    ``episode_relevance``, ``neighbourhood`` and ``passage`` (the coverage of
-    the query by the paragraphs around this one) are each from 0 to 1.
+    ``episode_relevance`` and ``neighbourhood`` are from 0 to 1; ``nearby`` is
+    the query's words found in the paragraphs around this one (``None`` when
+    unknown), whose coverage of the query with this paragraph's own words
+    makes the passage factor.
     """
     where = found(tokens, words.wanted)
+    passage = words.coverage(nearby.union(token for _, token in where)) if nearby is not None else 0.0
     text_score, coverage = bm25(words, tokens, where, average_length)
     if section:
         section_score, section_coverage = words.section_match(section)

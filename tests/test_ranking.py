@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import podsearch
-from podsearch.candidates import top, words_nearby
+from podsearch.candidates import passage_around, top, words_nearby
 from podsearch.hits import snippet
 from podsearch.ranking import closeness, found
 
@@ -114,9 +114,9 @@ def test_words_nearby_stay_within_the_episode_and_reach() -> None:
         return max(e for e in episodes if e <= docnum)
 
     containing = {"near": {5}, "far": {1}, "next": {11}, "self": {8}}
-    assert words_nearby(containing, 8, episode_of, reach=3) == {"near", "self"}
-    assert words_nearby(containing, 9, episode_of, reach=3) == {"self"}  # 11 is the next episode
-    assert words_nearby(containing, 3, episode_of, reach=3) == {"near", "far"}
+    assert words_nearby(containing, passage_around(8, episode_of, reach=3)) == {"near", "self"}
+    assert words_nearby(containing, passage_around(9, episode_of, reach=3)) == {"self"}  # 11 is the next episode
+    assert words_nearby(containing, passage_around(3, episode_of, reach=3)) == {"near", "far"}
 
 
 def test_top_keeps_the_best_in_document_order_on_ties() -> None:

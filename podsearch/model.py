@@ -207,6 +207,11 @@ class EpisodeGroup:
     score: float
 
 
+def plural(count: int, word: str) -> str:
+    """``"1 moment"``, ``"33 moments"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Results(Sequence[Hit]):
     """The ranked hits of one query; a sequence of :class:`Hit`."""
@@ -234,6 +239,17 @@ class Results(Sequence[Hit]):
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
+
+    def summary(self, quote_query: bool = False) -> str:
+        """``33 moments matched, showing 10 (16 ms)``, with the query after "matched" if asked."""
+        text = plural(self.total, "moment") + " matched"
+        if quote_query:
+            text += f" {self.query!r}"
+        if self.groups:
+            text += f", showing {plural(len(self.groups), 'episode')}"
+        elif self.total > len(self):
+            text += f", showing {len(self)}"
+        return f"{text} ({self.elapsed * 1000:.0f} ms)"
 
     def to_records(self) -> list[dict[str, Any]]:
         """Each hit as a plain dict, with the same fields as ``podsearch --json``."""

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 
 from .errors import MissingExtraError, NoVideoError
-from .model import EpisodeGroup, Hit, Results
+from .model import EpisodeGroup, Hit, Results, plural
 from .records import HIT_FIELDS
 from .sanitize import flat
 
@@ -99,10 +99,9 @@ def groups_html(groups: Iterable[EpisodeGroup], caption: str | None = None) -> s
     rows = []
     for rank, group in enumerate(groups, 1):
         episode = group.episode
-        count = f"{group.count:,} moment{'' if group.count == 1 else 's'}"
         rows.append(
             f'<tr><th colspan="4" style="{_CELL};border-top:1px solid #ccc">{rank}. '
-            f"{text_html(episode.code)} {text_html(episode.title)} · {count}</th></tr>"
+            f"{text_html(episode.code)} {text_html(episode.title)} · {plural(group.count, 'moment')}</th></tr>"
         )
         rows.extend(_row(hit) for hit in group.hits)
     return _table(rows, caption)
@@ -113,12 +112,7 @@ def results_html(results: Results) -> str:
     suggestion = f" Did you mean: {results.suggestion}?" if results.suggestion else ""
     if not results.hits:
         return f"<p>No moments matched {text_html(repr(results.query))}.{text_html(suggestion)}</p>"
-    count = f"{results.total:,} moment{'' if results.total == 1 else 's'}"
-    if results.groups:
-        shown = f", showing {len(results.groups)} episode{'' if len(results.groups) == 1 else 's'}"
-    else:
-        shown = f", showing {len(results)}" if results.total > len(results) else ""
-    caption = f"{count} matched {results.query!r}{shown} ({results.elapsed * 1000:.0f} ms).{suggestion}"
+    caption = f"{results.summary(quote_query=True)}.{suggestion}"
     if results.groups:
         return groups_html(results.groups, caption=caption)
     return hits_html(results.hits, caption=caption)

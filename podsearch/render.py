@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from .model import Episode, EpisodeInfo, Hit, Paragraph, Results, UpdateReport
+from .model import Episode, EpisodeInfo, Hit, Paragraph, Results, UpdateReport, plural
 from .sanitize import flat, visible
 
 if TYPE_CHECKING:
@@ -58,11 +58,6 @@ def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
 def episode_label(info: EpisodeInfo) -> str:
     """``"S05E05 · What Researchers and Engineers Can Learn from Each Other"``."""
     return f"{info.code} · {info.title}" if info.code != info.id else info.title
-
-
-def plural(count: int, word: str) -> str:
-    """``"1 moment"``, ``"33 moments"``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 # --- pieces -----------------------------------------------------------------------------------
@@ -143,12 +138,7 @@ def hit_lines(hit: Hit, rank: int | None = None) -> list[Text]:
 
 def header(results: Results) -> Text:
     """``33 moments matched, showing 10 (16 ms)``."""
-    text = plural(results.total, "moment") + " matched"
-    if results.groups:
-        text += f", showing {plural(len(results.groups), 'episode')}"
-    elif results.total > len(results):
-        text += f", showing {len(results)}"
-    return Text(f"{text} ({results.elapsed * 1000:.0f} ms)", style=DIM)
+    return Text(results.summary(), style=DIM)
 
 
 def emit(out: Console, line: Text) -> None:

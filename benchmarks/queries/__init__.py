@@ -200,15 +200,19 @@ def _shuffled(items: Sequence[Any], rng: random.Random) -> list[Any]:
     return order
 
 
-def _consecutive(passage: Passage, rng: random.Random) -> tuple[int, int] | None:
-    """A ``(start, length)`` of 4–8 words with at least two content words, or ``None``."""
+def _quote(corpus: Corpus, index: int, rng: random.Random) -> list[str] | None:
+    """4–8 consecutive words of a paragraph, at least two of them content words, that
+    occur in no other paragraph; ``None`` when the sample fails."""
+    passage = corpus.passages[index]
     length = rng.randint(4, 8)
     if len(passage.words) < length:
         return None
     start = rng.randrange(len(passage.words) - length + 1)
     if sum(1 for w in passage.folded[start : start + length] if is_content(w)) < 2:
         return None
-    return start, length
+    if corpus.containing_sequence(passage.folded[start : start + length]) != {index}:
+        return None
+    return list(passage.words[start : start + length])
 
 
 def known_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
@@ -217,13 +221,10 @@ def known_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
     found: list[Query] = []
     for index in _shuffled(range(len(corpus.passages)), rng):
         passage = corpus.passages[index]
-        window = _consecutive(passage, rng)
-        if window is None:
+        words = _quote(corpus, index, rng)
+        if words is None:
             continue
-        start, length = window
-        if corpus.containing_sequence(passage.folded[start : start + length]) != {index}:
-            continue
-        text = " ".join(passage.words[start : start + length])
+        text = " ".join(words)
         found.append(Query("known", text, _answer(passage), f"{passage.eid}#{passage.number}"))
         if len(found) == count:
             break
@@ -286,13 +287,9 @@ def typo_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
     found: list[Query] = []
     for index in _shuffled(range(len(corpus.passages)), rng):
         passage = corpus.passages[index]
-        window = _consecutive(passage, rng)
-        if window is None:
+        words = _quote(corpus, index, rng)
+        if words is None:
             continue
-        start, length = window
-        if corpus.containing_sequence(passage.folded[start : start + length]) != {index}:
-            continue
-        words = list(passage.words[start : start + length])
         targets = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= 5 and is_content(fold(w))]
         if not targets:
             continue

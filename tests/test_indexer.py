@@ -460,13 +460,19 @@ def test_workers_build_the_same_index_as_one_process(tmp_path: Path, monkeypatch
     assert not podsearch.Index(tmp_path / "two").update(folder).rebuilt
 
 
-def test_a_worker_that_dies_stops_the_update(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: None) -> None:
+def indexed_then_changed(tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """Four episodes indexed, then all four edited: the folder, the index and its content before."""
     folder, index = tmp_path / "eps", tmp_path / "index"
     make_folder(folder, 4)
     podsearch.Index(index).update(folder)
     before = index_content(index)
     for number in range(4):
         write_show(folder, number, word="changed")
+    return folder, index, before
+
+
+def test_a_worker_that_dies_stops_the_update(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: None) -> None:
+    folder, index, before = indexed_then_changed(tmp_path)
     parent = os.getpid()
     real = writing.read_episode
 
@@ -485,12 +491,7 @@ def test_a_worker_that_dies_stops_the_update(tmp_path: Path, monkeypatch: pytest
 
 
 def test_a_worker_segment_short_of_documents_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: None) -> None:
-    folder, index = tmp_path / "eps", tmp_path / "index"
-    make_folder(folder, 4)
-    podsearch.Index(index).update(folder)
-    before = index_content(index)
-    for number in range(4):
-        write_show(folder, number, word="changed")
+    folder, index, before = indexed_then_changed(tmp_path)
     parent = os.getpid()
     real = BulkSegmentWriter.add_document
 

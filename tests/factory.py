@@ -4,12 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import yaml
 
 #: A transcript item: ``("header", text)`` or ``(who, seconds, text)`` (who/seconds may be None).
 Item = Union[tuple[str, str], tuple[Union[str, None], Union[int, None], str]]
+
+
+#: Front matter of the crafted episodes that the search and command-line tests both
+#: index (each test module gives them its own transcript).
+VECTORS: dict[str, Any] = dict(
+    title="Vector Search in Practice", season=3, number=7, guests=["janedoe"], dateadded="2024-05-01"
+)
+CONTRACTS: dict[str, Any] = dict(
+    title="Data Contracts", season=4, number=2, guests=["bobsmith"], dateadded="2025-01-15", youtube="bbbbbbbbbbb"
+)
+CAREERS: dict[str, Any] = dict(
+    title="From Academia to Industry",
+    season=4,
+    number=5,
+    guests=["carolwhite"],
+    dateadded="2023-03-03",
+    youtube="ccccccccccc",
+)
+
+
+def write_person(people: Path, guest_id: str, name: str) -> Path:
+    """Write ``people/<guest_id>.md`` giving a guest's full name, creating the folder."""
+    people.mkdir(parents=True, exist_ok=True)
+    path = people / f"{guest_id}.md"
+    path.write_text(f'---\ntitle: "{name}"\n---\n', encoding="utf-8")
+    return path
 
 
 def write_episode(

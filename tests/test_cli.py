@@ -33,7 +33,7 @@ from podsearch.records import HIT_FIELDS
 from podsearch.storage import IndexDir
 
 from .conftest import BUNDLED
-from .factory import write_episode
+from .factory import CAREERS, CONTRACTS, VECTORS, write_episode, write_person
 
 QUERY = "full-stack data scientist"
 TITLE = "S05E05 · What Researchers and Engineers Can Learn from Each Other"
@@ -73,8 +73,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Three small episodes with dates, guests and a people folder."""
     root = tmp_path_factory.mktemp("cli")
     folder = root / "episodes"
-    (root / "people").mkdir()
-    (root / "people" / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_person(root / "people", "janedoe", "Jane Doe")
     write_episode(
         folder,
         "vectors",
@@ -85,11 +84,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> str:
             (None, None, "Embeddings drift when the documents change."),
             ("Jane", 200, "Rare product names still need sparse retrieval."),
         ],
-        title="Vector Search in Practice",
-        season=3,
-        number=7,
-        guests=["janedoe"],
-        dateadded="2024-05-01",
+        **VECTORS,
         chapters=[("Embeddings", 0, 400)],
     )
     write_episode(
@@ -99,23 +94,13 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> str:
             ("Alexey", 5, "This week: data contracts and embeddings of schemas."),
             ("Bob", 40, "A data contract is an agreement on the schema a team publishes."),
         ],
-        title="Data Contracts",
-        season=4,
-        number=2,
-        guests=["bobsmith"],
-        dateadded="2025-01-15",
-        youtube="bbbbbbbbbbb",
+        **CONTRACTS,
     )
     write_episode(
         folder,
         "careers",
         [("Carol", 45, "I left academia; embeddings were my first industry project.")],
-        title="From Academia to Industry",
-        season=4,
-        number=5,
-        guests=["carolwhite"],
-        dateadded="2023-03-03",
-        youtube="ccccccccccc",
+        **CAREERS,
     )
     index = podsearch.Index(root / "index")
     assert not index.update(folder).failed

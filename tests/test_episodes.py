@@ -11,6 +11,7 @@ import podsearch
 from podsearch.episodes import People, episode_files, read_episode, read_folder
 
 from .conftest import BUNDLED_EPISODE, DATA, PEOPLE
+from .factory import write_person
 
 QUIRKS = DATA / "quirks"
 
@@ -149,8 +150,7 @@ def test_speaker_names_are_tidied_and_lines_without_who_continue(tmp_path: Path)
 
 
 def test_guest_names_from_people_folder(tmp_path: Path) -> None:
-    (tmp_path / "people").mkdir()
-    (tmp_path / "people" / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_person(tmp_path / "people", "janedoe", "Jane Doe")
     (tmp_path / "podcast").mkdir()
     path = _write(
         tmp_path / "podcast" / "ep.md",
@@ -163,8 +163,7 @@ def test_guest_names_from_people_folder(tmp_path: Path) -> None:
 
 
 def test_people_folder_inside_the_episodes_folder(tmp_path: Path) -> None:
-    (tmp_path / "people").mkdir()
-    (tmp_path / "people" / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_person(tmp_path / "people", "janedoe", "Jane Doe")
     path = _write(tmp_path / "ep.md", "- line: hello\n  who: Jane\n", extra="guests: [janedoe]\n")
     assert read_episode(path).guest_names == ("Jane Doe",)
     assert [item.id for item in read_folder(tmp_path)] == ["ep"]  # people/ is not an episode

@@ -24,7 +24,7 @@ from podsearch.errors import IndexMissingError, IndexVersionError, PodsearchErro
 from podsearch.schema import SCHEMA_VERSION
 from podsearch.storage import INDEX_NAME, IndexDir
 
-from .factory import write_episode
+from .factory import write_episode, write_person
 
 # --- helpers shared by the test_index_* modules ------------------------------------------------
 
@@ -303,15 +303,14 @@ def test_a_changed_file_is_found_by_content_not_by_time(tmp_path: Path) -> None:
 def test_a_renamed_guest_reindexes_the_folder(tmp_path: Path) -> None:
     folder, index = tmp_path / "eps", tmp_path / "index"
     people = tmp_path / "people"
-    people.mkdir()
-    (people / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_person(people, "janedoe", "Jane Doe")
     write_episode(folder, "guest", [("Jane", 10, "Vectors and more vectors.")], guests=["janedoe"])
     write_episode(folder, "other", [("Bob", 10, "Nothing about that.")], number=2)
     ix = podsearch.Index(index)
     ix.update(folder)
     assert ix.search("vectors")[0].who == "Jane Doe"
     assert ix.update(folder).unchanged == ("guest", "other")  # the people folder is read, not changed
-    (people / "janedoe.md").write_text('---\ntitle: "Jane Q. Doe"\n---\n', encoding="utf-8")
+    write_person(people, "janedoe", "Jane Q. Doe")
     assert ix.update(folder).updated == ("guest", "other")  # which guests a file names is unknown unread
     assert ix.search("vectors")[0].who == "Jane Q. Doe"
     (people / "newcomer.md").mkdir()  # not a file: no name, no error

@@ -9,7 +9,7 @@ import pytest
 
 import podsearch
 
-from .factory import write_episode
+from .factory import CAREERS, CONTRACTS, VECTORS, write_episode, write_person
 
 FILLER = "We talked about many other things that day and it was fun."
 
@@ -18,8 +18,7 @@ FILLER = "We talked about many other things that day and it was fun."
 def crafted(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
     """Three small episodes designed to exercise ranking, fields and filters."""
     folder = tmp_path_factory.mktemp("crafted") / "episodes"
-    (folder.parent / "people").mkdir(parents=True)
-    (folder.parent / "people" / "janedoe.md").write_text('---\ntitle: "Jane Doe"\n---\n', encoding="utf-8")
+    write_person(folder.parent / "people", "janedoe", "Jane Doe")
     write_episode(
         folder,
         "vector-search",
@@ -34,11 +33,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
             ("Jane", 300, "Sparse retrieval still beats dense retrieval on rare product names."),
             ("Jane", 330, FILLER),
         ],
-        title="Vector Search in Practice",
-        season=3,
-        number=7,
-        guests=["janedoe"],
-        dateadded="2024-05-01",
+        **VECTORS,
         chapters=[("Intro", 0, 100), ("Embeddings", 100, 400)],
         topics=["search", "embeddings"],
     )
@@ -52,12 +47,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
             ("Alexey", 140, "What would you tell a junior engineer who wants to learn about contracts?"),
             ("Bob", 170, "Start small, learn the basics of schemas, and talk to the consumers of your data."),
         ],
-        title="Data Contracts",
-        season=4,
-        number=2,
-        guests=["bobsmith"],
-        dateadded="2025-01-15",
-        youtube="bbbbbbbbbbb",
+        **CONTRACTS,
     )
     write_episode(
         folder,
@@ -67,12 +57,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> podsearch.Index:
             ("Carol", 45, "I left academia because I wanted to ship products that people use."),
             ("Carol", 75, "My advice for the career switch: build a portfolio of small projects."),
         ],
-        title="From Academia to Industry",
-        season=4,
-        number=5,
-        guests=["carolwhite"],
-        dateadded="2023-03-03",
-        youtube="ccccccccccc",
+        **CAREERS,
     )
     index = podsearch.Index(folder.parent / "index")
     report = index.update(folder)

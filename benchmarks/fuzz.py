@@ -46,9 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import podsearch  # after the path is set
-from tests.hostile_yaml import FRAGMENTS as LIGHT_FRAGMENTS
 from podsearch.records import episode_record
 from podsearch.timecode import MAX_SECONDS
+from tests.hostile_yaml import FRAGMENTS as LIGHT_FRAGMENTS
 
 T = TypeVar("T")
 MOMENT = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}&t=\d+s")

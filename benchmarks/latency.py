@@ -36,11 +36,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import podsearch
-
 import fts5
 import queries as Q
 from relevance import log, podsearch_index, start
+
+import podsearch
 
 #: Targets from issue 4, in milliseconds.
 TARGET_MEDIAN_MS = 3.0

@@ -42,11 +42,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import podsearch
-
 import fts5
 import queries as Q
 from queries import headerless
+
+import podsearch
 
 REPO = Path(__file__).resolve().parents[1]
 #: The podsearch modules that only matter at query time: changing them keeps a cached index.
@@ -55,7 +55,7 @@ QUERY_TIME_MODULES = frozenset(
 )
 #: Depth of the ranked lists that are scored.
 DEPTH = 10
-#: Candidates of podsearch's first stage (``podsearch.query.CANDIDATES``) when it cannot be read.
+#: Candidates of podsearch's first stage (``podsearch.query.pipeline.CANDIDATES``) when it cannot be read.
 DEFAULT_CANDIDATES = 64
 
 Ranking = list[tuple[str, int]]
@@ -158,8 +158,7 @@ def evaluate(system: str, search: Searcher, queries: Sequence[Q.Query], errors: 
 
 def candidates_count() -> int:
     """How many candidates podsearch's first stage hands to the re-ranker."""
-    from podsearch import query as podsearch_query
-
+    from podsearch.query import pipeline as podsearch_query
     return int(getattr(podsearch_query, "CANDIDATES", DEFAULT_CANDIDATES))
 
 

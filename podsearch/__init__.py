@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from podsearch.errors import (
     EpisodeError,
     EpisodeNotFound,
     IndexLockedError,
@@ -23,7 +23,7 @@ from .errors import (
     PodsearchError,
     QueryError,
 )
-from .model import (
+from podsearch.model import (
     Chapter,
     Episode,
     EpisodeGroup,
@@ -43,13 +43,13 @@ _LAZY = {
     "Index": "api",
     "IndexStats": "api",
     "search": "api",
-    "read_episode": "episodes",
-    "read_folder": "episodes",
+    "read_episode": "reading.episodes",
+    "read_folder": "reading.episodes",
 }
 
 if TYPE_CHECKING:
-    from .api import Index, IndexStats, search
-    from .episodes import read_episode, read_folder
+    from podsearch.api import Index, IndexStats, search
+    from podsearch.reading.episodes import read_episode, read_folder
 
 
 def __getattr__(name: str) -> Any:

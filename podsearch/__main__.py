@@ -1,6 +1,6 @@
 """``python -m podsearch …`` is the ``podsearch`` command."""
 
-from .launcher import main
+from podsearch.cli.launcher import main
 
 if __name__ == "__main__":
     main()

@@ -8,9 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import EpisodeNotFound
-from .model import Episode, EpisodeInfo, Results, UpdateReport
-from .storage import IndexDir, default_episodes_path
+from podsearch.errors import EpisodeNotFound
+from podsearch.index.storage import IndexDir
+from podsearch.model import Episode, EpisodeInfo, Results, UpdateReport
+from podsearch.reading.folders import default_episodes_path
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ class Index:
         progress: Any = None,
     ) -> UpdateReport:
         """Index what changed in the episode folders (see :func:`podsearch.indexer.update`)."""
-        from .indexer import update
+        from podsearch.index.indexer import update
 
         if isinstance(folders, (str, Path)):
             folders = [folders]
@@ -97,7 +98,7 @@ class Index:
         context: int = 0,
     ) -> Results:
         """Ranked moments for a query; raises :class:`~podsearch.errors.QueryError` on a bad one."""
-        from . import query as q
+        from podsearch.query import pipeline as q
 
         filters = q.Filters(
             speaker=speaker,
@@ -122,15 +123,15 @@ class Index:
 
     def episodes(self) -> list[EpisodeInfo]:
         """Every indexed episode, by season and number."""
-        from .catalog import EpisodeCatalog
+        from podsearch.index.catalog import EpisodeCatalog
 
         infos = self._read(lambda searcher: EpisodeCatalog(searcher).all())
         return sorted(infos, key=lambda i: (i.season is None, i.season or 0, i.number or 0, i.id))
 
     def episode(self, reference: str) -> Episode:
         """One indexed episode with its transcript, by id (``s05e05-…``) or code (``S05E05``)."""
-        from .documents import episode_from_stored
-        from .schema import EPISODE, PARAGRAPH
+        from podsearch.index.documents import episode_from_stored
+        from podsearch.index.schema import EPISODE, PARAGRAPH
 
         target = self._resolve(reference)
 
@@ -143,7 +144,7 @@ class Index:
 
     def paragraph_counts(self) -> dict[str, int]:
         """Paragraphs per indexed episode id."""
-        from .schema import EPISODE
+        from podsearch.index.schema import EPISODE
 
         return self._read(
             lambda searcher: {s["eid"]: s["counts"][1] for s in searcher.documents(kind=EPISODE)}
@@ -151,7 +152,7 @@ class Index:
 
     def stats(self) -> IndexStats:
         """Counts, size on disk and the last update's report."""
-        from .schema import EPISODE
+        from podsearch.index.schema import EPISODE
 
         def count(searcher: Any) -> tuple[int, int, int, int]:
             counts = [stored["counts"] for stored in searcher.documents(kind=EPISODE)]
@@ -212,7 +213,7 @@ class Index:
 
 
 def _as_date(value: date | str | None, name: str) -> date | None:
-    from .errors import QueryError
+    from podsearch.errors import QueryError
 
     if value is None or isinstance(value, date):
         return value

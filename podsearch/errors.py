@@ -82,3 +82,47 @@ class MissingExtraError(PodsearchError, ImportError):
 
 class NoVideoError(PodsearchError):
     """The episode has no valid YouTube id, so there is no video to link or play."""
+
+
+class IndexDamagedError(IndexUnavailableError):
+    """The index's files are not what its last commit recorded (missing, truncated, corrupt).
+
+    ``podsearch index --rebuild`` repairs it from the episode files.
+    """
+
+
+class IndexBuildingError(IndexUnavailableError):
+    """The first build of the index is still running: nothing to search yet."""
+
+
+class UsageError(PodsearchError):
+    """A request that cannot be carried out as asked (for example, no folders to index)."""
+
+
+class RemovalRefusedError(PodsearchError):
+    """An update would silently empty the index: a mirrored folder is missing, empty or
+    unreadable, or the run would remove more than half of the episodes.
+
+    Nothing was changed; pass ``allow_removals=True`` (``--allow-removals``) to go ahead.
+    """
+
+
+class StorageError(PodsearchError):
+    """The index could not be written or read because of the file system.
+
+    ``path`` is where it happened; :attr:`needed` is a rough number of bytes
+    still needed when the disk is full (``None`` when unknown).
+    """
+
+    def __init__(self, message: str, path: Path | str | None = None, needed: int | None = None) -> None:
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.needed = needed
+
+
+class DiskFullError(StorageError):
+    """No space (or quota) left where the index is written."""
+
+
+class StoragePermissionError(StorageError):
+    """Permission denied, or a read-only file system, where the index is written."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, overload
 
-from .timecode import format_time, moment_url
+from podsearch.timecode import format_time, moment_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,18 +180,18 @@ class Hit:
 
     def to_record(self) -> dict[str, Any]:
         """The hit as plain JSON-ready values (the fields of ``--json``)."""
-        from .records import hit_record
+        from podsearch.records import hit_record
 
         return hit_record(self)
 
     def play(self) -> Any:
         """An embeddable YouTube player starting at this moment (needs IPython)."""
-        from .notebook import player
+        from podsearch.output.notebook import player
 
         return player(self)
 
     def _repr_html_(self) -> str:
-        from .notebook import hits_html
+        from podsearch.output.notebook import hits_html
 
         return hits_html([self])
 
@@ -253,18 +253,18 @@ class Results(Sequence[Hit]):
 
     def to_records(self) -> list[dict[str, Any]]:
         """Each hit as a plain dict, with the same fields as ``podsearch --json``."""
-        from .records import hit_record
+        from podsearch.records import hit_record
 
         return [hit_record(hit) for hit in self.hits]
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per hit (needs ``pip install 'podsearch[pandas]'``)."""
-        from .notebook import to_pandas
+        from podsearch.output.notebook import to_pandas
 
         return to_pandas(self)
 
     def _repr_html_(self) -> str:
-        from .notebook import results_html
+        from podsearch.output.notebook import results_html
 
         return results_html(self)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from .model import Chapter, EpisodeInfo, Hit, Paragraph, Results
+from podsearch.model import Chapter, EpisodeInfo, Hit, Paragraph, Results
 
 
 def episode_record(info: EpisodeInfo) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The ``podsearch`` command: output on the bundled episode, options, show/episodes, help, errors.
 
 Most tests drive the typer app with ``CliRunner``; the fast path of the console
-script (:mod:`podsearch.launcher`) is checked to give the same output.
+script (:mod:`podsearch.cli.launcher`) is checked to give the same output.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 import podsearch
-from podsearch import cli, launcher
-from podsearch.cli import app
+from podsearch.cli import app as cli
+from podsearch.cli import launcher
+from podsearch.cli.app import app
 from podsearch.errors import (
     EpisodeNotFound,
     IndexLockedError,
@@ -29,8 +30,8 @@ from podsearch.errors import (
     PodsearchError,
     QueryError,
 )
+from podsearch.index.storage import IndexDir
 from podsearch.records import HIT_FIELDS
-from podsearch.storage import IndexDir
 
 from .conftest import BUNDLED
 from .factory import CAREERS, CONTRACTS, VECTORS, write_episode, write_person
@@ -611,14 +612,14 @@ def _probe(*lines: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, env=env, check=True)
 
 
-HEAVY = "['typer', 'pydantic', 'yaml', 'podsearch.indexer', 'podsearch.episodes', 'podsearch.cli', 'rich', 'asyncio', 'http.client', 'email']"
+HEAVY = "['typer', 'pydantic', 'yaml', 'podsearch.index.indexer', 'podsearch.reading.episodes', 'podsearch.cli.app', 'rich', 'asyncio', 'http.client', 'email']"
 
 
 def test_a_plain_search_loads_only_what_it_needs(bundled: str) -> None:
     for extra, loaded in (([], ["rich"]), (["--json"], [])):
         run = _probe(
             "import sys",
-            "from podsearch.launcher import main",
+            "from podsearch.cli.launcher import main",
             f"main([{QUERY!r}, '--index', {bundled!r}, *{extra!r}])",
             f"print(' '.join(name for name in {HEAVY} if name in sys.modules), file=sys.stderr)",
         )
@@ -629,7 +630,7 @@ def test_a_plain_search_loads_only_what_it_needs(bundled: str) -> None:
 def test_deferred_modules_load_when_really_used(bundled: str) -> None:
     run = _probe(
         "import sys",
-        "from podsearch.launcher import main",
+        "from podsearch.cli.launcher import main",
         f"main([{QUERY!r}, '--index', {bundled!r}, '--json'])",
         "assert 'http.client' not in sys.modules and 'asyncio' not in sys.modules",
         "import urllib.request",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import podsearch
-from podsearch.episodes import People, episode_files, read_episode, read_folder
+from podsearch.reading.episodes import People, episode_files, read_episode, read_folder
 
 from .conftest import BUNDLED_EPISODE, DATA, PEOPLE
 from .factory import write_person

@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 import podsearch
-from podsearch import frontmatter
-from podsearch.episodes import People, read_episode, read_folder
-from podsearch.frontmatter import MAX_FILE_BYTES
+from podsearch.reading import frontmatter
+from podsearch.reading.episodes import People, read_episode, read_folder
+from podsearch.reading.frontmatter import MAX_FILE_BYTES
 from podsearch.records import episode_record
 from podsearch.timecode import MAX_SECONDS
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import podsearch
-from podsearch.query import parse
+from podsearch.query.pipeline import parse
 
 #: A query must answer within this on the bundled index (they take milliseconds).
 TIME_LIMIT = 1.0

@@ -2,7 +2,7 @@
 
 The same documents go through Whoosh's ``SegmentWriter`` with plain
 ``TEXT(analyzer=PodcastAnalyzer())`` fields and through
-:class:`~podsearch.bulk.BulkSegmentWriter` with the real schema; every term,
+:class:`~podsearch.index.segments.BulkSegmentWriter` with the real schema; every term,
 posting, weight, position, field length, term statistic and stored field must
 agree. (The posting files are not byte-identical: the bulk writer pickles its
 blocks with a newer protocol and reuses one bytes object per lone position.)
@@ -19,11 +19,11 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.writing import SegmentWriter
 
-from podsearch.bulk import BLOCK_PROTOCOL, BulkSegmentWriter, codec
-from podsearch.documents import episode_documents
-from podsearch.episodes import read_episode
-from podsearch.schema import FastText, PodcastAnalyzer, make_schema, terms
-from podsearch.storage import INDEX_NAME
+from podsearch.index.segments import BLOCK_PROTOCOL, BulkSegmentWriter, codec
+from podsearch.index.documents import episode_documents
+from podsearch.index.schema import FastText, PodcastAnalyzer, make_schema, terms
+from podsearch.index.storage import INDEX_NAME
+from podsearch.reading.episodes import read_episode
 
 from .conftest import BUNDLED_EPISODE
 from .factory import write_episode

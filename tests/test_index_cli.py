@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 import podsearch
-from podsearch import reindex
-from podsearch.cli import app
-from podsearch.indexer import Progress
-from podsearch.schema import SCHEMA_VERSION
-from podsearch.storage import INDEX_NAME, IndexDir
+from podsearch.cli import reindex
+from podsearch.cli.app import app
+from podsearch.index.indexer import Progress
+from podsearch.index.schema import SCHEMA_VERSION
+from podsearch.index.storage import INDEX_NAME, IndexDir
 
 from .test_indexer import BROKEN, break_file, make_folder, write_show
 
@@ -164,11 +164,11 @@ def test_the_console_script_indexes_without_typer(folder: Path, tmp_path: Path) 
     break_file(folder / "ep00.md")
     script = (
         "import sys\n"
-        "from podsearch.launcher import main\n"
+        "from podsearch.cli.launcher import main\n"
         "try:\n"
         f"    main(['index', {str(folder)!r}, '--index={index}'])\n"
         "finally:\n"
-        "    heavy = ('typer', 'pydantic', 'rich', 'yaml', 'whoosh.index', 'podsearch.writing')\n"
+        "    heavy = ('typer', 'pydantic', 'rich', 'yaml', 'whoosh.index', 'podsearch.index.writing')\n"
         "    print('imported:', sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

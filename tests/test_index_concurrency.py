@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 import podsearch
-from podsearch import indexer
-from podsearch.cli import app
+from podsearch.cli.app import app
 from podsearch.errors import IndexLockedError
-from podsearch.storage import LOCK_FILE, IndexDir
+from podsearch.index import indexer
+from podsearch.index.storage import LOCK_FILE, IndexDir
 
 from .test_indexer import make_folder, search_ids, write_show
 
@@ -96,7 +96,7 @@ def test_a_second_indexer_is_refused_at_once(tmp_path: Path) -> None:
 #: Holds the index lock until its standard input closes.
 HOLDER = r"""
 import sys
-from podsearch.storage import IndexDir
+from podsearch.index.storage import IndexDir
 with IndexDir(sys.argv[1]).lock():
     print("locked", flush=True)
     sys.stdin.read()
@@ -163,7 +163,11 @@ def _locked(index: Path) -> bool:
 #: (so it starts within milliseconds, while the first indexer holds the lock).
 READY = r"""
 import sys
-from podsearch import api, cli, indexer, launcher, writing
+from podsearch import api
+from podsearch.cli import app as cli
+from podsearch.index import indexer
+from podsearch.cli import launcher
+from podsearch.index import writing
 print("ready", flush=True)
 sys.stdin.readline()
 launcher.main(sys.argv[1:])
@@ -173,7 +177,8 @@ launcher.main(sys.argv[1:])
 #: ``podsearch`` whose update takes two seconds more while holding the lock.
 SLOW = r"""
 import sys, time
-from podsearch import indexer, launcher
+from podsearch.index import indexer
+from podsearch.cli import launcher
 plan = indexer.make_plan
 indexer.make_plan = lambda *args: time.sleep(2) or plan(*args)
 launcher.main(sys.argv[1:])

@@ -23,16 +23,23 @@ from typing import Any
 import pytest
 
 import podsearch
-from podsearch.storage import IndexDir
+from podsearch.index.storage import IndexDir
 
-from .test_indexer import assert_tidy, break_file, index_content, make_folder, search_ids, write_show
+from .test_indexer import (
+    assert_tidy,
+    break_file,
+    index_content,
+    make_folder,
+    search_ids,
+    write_show,
+)
 
 #: The child: an update with workers from two files on, and a way to die at a chosen step.
 CHILD = r"""
 import os, signal, sys
 import podsearch
-from podsearch import indexer, writing
-
+from podsearch.index import indexer
+from podsearch.index import writing
 index, folder, point, rebuild = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "rebuild"
 indexer.PARALLEL_FROM = 2
 parent = os.getpid()
@@ -72,7 +79,7 @@ elif point == "cleaning":  # some old files deleted, others not
 
     FileStorage.delete_file = deleting
 elif point == "before-meta":  # committed, podsearch.json not yet written
-    from podsearch.storage import IndexDir
+    from podsearch.index.storage import IndexDir
 
     IndexDir.write_meta = lambda self, data: die()
 elif point == "by-a-worker":  # the parent killed while its workers read files

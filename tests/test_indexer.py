@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 import podsearch
-from podsearch import indexer, writing
-from podsearch.bulk import BulkSegmentWriter
 from podsearch.errors import IndexMissingError, IndexVersionError, PodsearchError
-from podsearch.schema import SCHEMA_VERSION
-from podsearch.storage import INDEX_NAME, IndexDir
+from podsearch.index import indexer, writing
+from podsearch.index.segments import BulkSegmentWriter
+from podsearch.index.schema import SCHEMA_VERSION
+from podsearch.index.storage import INDEX_NAME, IndexDir
 
 from .factory import write_episode, write_person
 
@@ -351,7 +351,7 @@ def test_an_idle_run_imports_neither_whoosh_nor_yaml(tmp_path: Path) -> None:
         "import sys, podsearch\n"
         f"report = podsearch.Index({str(index)!r}).update({str(folder)!r})\n"
         "assert report.unchanged == ('ep00',) and len(report.failed) == 1, report\n"
-        "print(sorted(m for m in ('whoosh.index', 'whoosh.writing', 'yaml', 'podsearch.writing') if m in sys.modules))\n"
+        "print(sorted(m for m in ('whoosh.index', 'whoosh.writing', 'yaml', 'podsearch.index.writing') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -398,7 +398,7 @@ def test_an_index_of_another_version_is_refused_then_rebuilt(tmp_path: Path) -> 
 def test_an_index_whose_first_build_never_finished_counts_as_missing(tmp_path: Path) -> None:
     from whoosh.filedb.filestore import FileStorage
 
-    from podsearch.schema import make_schema
+    from podsearch.index.schema import make_schema
 
     folder, index = tmp_path / "eps", tmp_path / "index"
     make_folder(folder, 2)
@@ -568,7 +568,7 @@ def test_a_worker_frees_each_segment_before_the_next(tmp_path: Path, monkeypatch
 
     from whoosh.filedb.filestore import FileStorage
 
-    from podsearch.schema import make_schema
+    from podsearch.index.schema import make_schema
 
     from .conftest import BUNDLED_EPISODE
 

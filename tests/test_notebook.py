@@ -12,7 +12,7 @@ import pytest
 import podsearch
 from podsearch.errors import MissingExtraError, NoVideoError, PodsearchError
 from podsearch.model import EpisodeGroup, EpisodeInfo, Hit, Results, Snippet
-from podsearch.notebook import (
+from podsearch.output.notebook import (
     SAFE_URL,
     hits_html,
     marked_html,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import podsearch
-from podsearch.candidates import passage_around, top, words_nearby
-from podsearch.hits import snippet
-from podsearch.ranking import closeness, found
+from podsearch.query.candidates import passage_around, top, words_nearby
+from podsearch.query.hits import snippet
+from podsearch.query.ranking import closeness, found
 
 from .factory import write_episode
 

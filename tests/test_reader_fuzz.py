@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import podsearch
-from podsearch import frontmatter
+from podsearch.reading import frontmatter
 from podsearch.records import episode_record
 from podsearch.timecode import MAX_SECONDS
 

@@ -17,7 +17,7 @@ from podsearch.model import (
     Snippet,
     Turn,
 )
-from podsearch.render import (
+from podsearch.output.terminal import (
     console,
     hit_lines,
     print_episode,

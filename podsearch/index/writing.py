@@ -25,16 +25,23 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from . import indexer
-from .bulk import BulkSegmentWriter, collector_paused
-from .documents import episode_documents, episode_from_stored
-from .durable import DurableFileStorage
-from .episodes import People, read_episode
-from .errors import EpisodeError, PodsearchError
-from .indexer import IndexState, Plan, Progress, ProgressCallback, Source, read_state
-from .model import Failure, UpdateReport
-from .schema import EPISODE, PARAGRAPH, make_schema
-from .storage import INDEX_NAME, IndexDir
+from podsearch.errors import EpisodeError, PodsearchError
+from podsearch.index import indexer
+from podsearch.index.segments import BulkSegmentWriter, collector_paused
+from podsearch.index.documents import episode_documents, episode_from_stored
+from podsearch.index.durable import DurableFileStorage
+from podsearch.index.indexer import (
+    IndexState,
+    Plan,
+    Progress,
+    ProgressCallback,
+    Source,
+    read_state,
+)
+from podsearch.index.schema import EPISODE, PARAGRAPH, make_schema
+from podsearch.index.storage import INDEX_NAME, IndexDir
+from podsearch.model import Failure, UpdateReport
+from podsearch.reading.episodes import People, read_episode
 
 #: Worker processes for a large update (the machines this runs on have two cores).
 WORKERS = 2

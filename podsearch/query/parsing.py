@@ -15,8 +15,9 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.fields import Schema
 
-from .errors import QueryError
-from .schema import fold, make_schema, stem, terms
+from podsearch.errors import QueryError
+from podsearch.index.schema import make_schema
+from podsearch.text import fold, stem, terms
 
 #: Queries longer than this are refused (a long quote is ~1,800 characters).
 MAX_QUERY_CHARS = 2_000

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,10 +26,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .model import Failure, UpdateReport
-from .schema import SCHEMA_VERSION
-from .storage import INDEX_NAME, IndexDir, default_episodes_path, people_folder
+from podsearch import __version__
+from podsearch.index.schema import SCHEMA_VERSION
+from podsearch.index.storage import INDEX_NAME, IndexDir
+from podsearch.model import Failure, UpdateReport
+from podsearch.reading.folders import (
+    NotARegularFile,
+    default_episodes_path,
+    file_sha,
+    people_sha,
+)
 
 #: From this many files to read, two worker processes share the work.
 PARALLEL_FROM = 24
@@ -102,32 +107,6 @@ class Plan:
         return not (self.rebuild or self.new or self.changed or self.gone)
 
 
-def file_sha(path: Path) -> str:
-    """A content hash of a regular file (BLAKE2b, 128 bits).
-
-    Raises :class:`IsADirectoryError`, :class:`NotARegularFile` or another
-    :class:`OSError`. A FIFO or a device named ``x.md`` is refused, not read:
-    reading it could block or never end.
-    """
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            raise NotARegularFile(path)
-        digest = hashlib.blake2b(digest_size=16)
-        while chunk := os.read(descriptor, 1 << 20):
-            digest.update(chunk)
-        return digest.hexdigest()
-    finally:
-        os.close(descriptor)
-
-
-class NotARegularFile(OSError):
-    """A path that is neither a file nor a folder (a FIFO, a device, a socket)."""
-
-
 def update(
     directory: Path | str,
     folders: Sequence[Path | str] | None = None,
@@ -158,7 +137,7 @@ def update(
         if plan.idle:
             report = UpdateReport(unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures)
         else:
-            from .writing import apply
+            from podsearch.index.writing import apply
 
             report, state = apply(store, plan, state, progress)
         store.remove_unused(state.generation, state.segment_ids)
@@ -240,29 +219,6 @@ def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, Source], list[Fail
     return sources, failures, unlisted
 
 
-def people_sha(folder: Path) -> str:
-    """A hash of the guest files an episodes folder takes names from ('' when it has none).
-
-    Folded into each episode's hash, so that editing ``people/`` re-reads the
-    folder's episodes: the plan cannot know which guests an unread file names.
-    """
-    people = people_folder(folder)
-    if people is None:
-        return ""
-    try:
-        names = sorted(name for name in os.listdir(people) if name.endswith(".md"))
-    except OSError as error:
-        return f"unlisted: {error.errno}"
-    digest = hashlib.blake2b(digest_size=16)
-    for name in names:
-        try:
-            sha = file_sha(people / name)
-        except OSError as error:  # a folder, a FIFO, an unreadable file: no name from it
-            sha = f"unreadable: {error.errno}"
-        digest.update(f"{name}\0{sha}\n".encode())
-    return digest.hexdigest()
-
-
 def _state_from_meta(store: IndexDir, meta: dict[str, Any]) -> IndexState | None:
     """The state recorded in ``podsearch.json``, if it describes the current generation."""
     generation = store.generation()
@@ -304,7 +260,7 @@ def _state_from_index(store: IndexDir) -> IndexState:
 
 def read_state(ix: Any) -> IndexState:
     """The manifest, generation and segments of an open Whoosh index."""
-    from .schema import EPISODE
+    from podsearch.index.schema import EPISODE
 
     segments = ix._segments()
     with ix.searcher() as searcher:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .schema import fold, stem
+from podsearch.text import fold, stem
 
 #: Words shorter than this are never corrected.
 MIN_LENGTH = 4

@@ -19,8 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from .deferred import defer_unused_imports
-from .errors import (
+from podsearch.cli.deferred import defer_unused_imports
+from podsearch.errors import (
     EpisodeError,
     EpisodeNotFound,
     IndexLockedError,
@@ -29,11 +29,11 @@ from .errors import (
     PodsearchError,
     QueryError,
 )
-from .sanitize import flat, visible
+from podsearch.sanitize import flat, visible
 
 if TYPE_CHECKING:
-    from .api import Index
-    from .model import Results
+    from podsearch.api import Index
+    from podsearch.model import Results
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
@@ -135,7 +135,7 @@ def run_search(options: SearchOptions) -> None:
 
     Raises :class:`~podsearch.errors.PodsearchError`; the caller maps it to an exit code.
     """
-    from .api import Index
+    from podsearch.api import Index
 
     with Index(options.index) as ix:
         if _missing(ix):
@@ -167,7 +167,7 @@ def _missing(ix: Index) -> bool:
 
 def _build(ix: Index, episodes: Path | None) -> None:
     """Build the missing index from the episodes folder, saying so on stderr."""
-    from .storage import default_episodes_path
+    from podsearch.reading.folders import default_episodes_path
 
     folder = episodes or default_episodes_path()
     if not folder.is_dir():
@@ -184,7 +184,7 @@ def _build(ix: Index, episodes: Path | None) -> None:
 
 def _print(results: Results, options: SearchOptions) -> None:
     if options.as_json or options.as_jsonl:
-        from .records import results_json, results_jsonl
+        from podsearch.records import results_json, results_jsonl
 
         lines = [results_json(results)] if options.as_json else list(results_jsonl(results))
         sys.stdout.write("".join(line + "\n" for line in lines))
@@ -194,7 +194,7 @@ def _print(results: Results, options: SearchOptions) -> None:
             if results.suggestion:
                 note(f"Did you mean: {results.suggestion}?")
         return
-    from .render import console, print_results
+    from podsearch.output.terminal import console, print_results
 
     print_results(results, console(), console(stderr=True))
 
@@ -310,10 +310,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = None if os.environ.get("_PODSEARCH_COMPLETE") else parse_search(args)
     if options is None:
         if args[:1] == ["index"] and not os.environ.get("_PODSEARCH_COMPLETE"):
-            from .reindex import run_command
+            from podsearch.cli.reindex import run_command
 
             run_command(args)  # exits, unless the arguments are typer's to parse
-        from .cli import app
+        from podsearch.cli.app import app
 
         app(args=args, prog_name="podsearch")
         return

@@ -23,17 +23,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import EpisodeError, NotAnEpisode
-from .frontmatter import (
+from podsearch.errors import EpisodeError, NotAnEpisode
+from podsearch.model import Chapter, Episode, Paragraph, Turn
+from podsearch.reading.folders import people_folder
+from podsearch.reading.frontmatter import (
     MAX_FILE_BYTES,
     check_file_name,
     front_matter,
     kind_of,
     read_text,
 )
-from .model import Chapter, Episode, Paragraph, Turn
-from .storage import people_folder
-from .timecode import (
+from podsearch.timecode import (
     MAX_SECONDS,
     parse_duration,
     parse_time,
@@ -62,7 +62,7 @@ class People:
 
     @classmethod
     def beside(cls, episodes_folder: Path) -> People:
-        """The guests of an episodes folder (see :func:`~podsearch.storage.people_folder`)."""
+        """The guests of an episodes folder (see :func:`~podsearch.reading.folders.people_folder`)."""
         return cls(people_folder(episodes_folder))
 
     def name(self, guest_id: str) -> str | None:

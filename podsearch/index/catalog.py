@@ -13,9 +13,9 @@ from typing import Any
 
 from whoosh import query as wq
 
-from .model import EpisodeInfo
-from .records import episode_from_json
-from .schema import EPISODE
+from podsearch.index.schema import EPISODE
+from podsearch.model import EpisodeInfo
+from podsearch.records import episode_from_json
 
 
 class EpisodeCatalog:

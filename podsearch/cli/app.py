@@ -20,9 +20,8 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
-from .errors import PodsearchError
-from .launcher import (  # noqa: F401  (the exit codes are part of this module's interface)
+from podsearch import __version__
+from podsearch.cli.launcher import (  # noqa: F401  (the exit codes are part of this module's interface)
     EXIT_CODES_HELP,
     EXIT_FILES_FAILED,
     EXIT_INCOMPATIBLE,
@@ -38,6 +37,7 @@ from .launcher import (  # noqa: F401  (the exit codes are part of this module's
     print_error,
     run_search,
 )
+from podsearch.errors import PodsearchError
 
 _OPTIONS_WITHOUT_COMMAND = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
 
@@ -212,7 +212,7 @@ def index_command(
     """
     # The console script runs this command without typer (see podsearch.reindex);
     # both ways end in the same run().
-    from .reindex import IndexOptions, run
+    from podsearch.cli.reindex import IndexOptions, run
 
     with _errors():
         code = run(IndexOptions(tuple(folders or ()), index, rebuild, wait, quiet))
@@ -245,9 +245,9 @@ def show(
     Each speaker turn starts with its time, speaker and YouTube link; the
     paragraph closest to --at is marked with ▶.
     """
-    from .api import Index
-    from .render import console, print_episode
-    from .timecode import parse_time
+    from podsearch.api import Index
+    from podsearch.output.terminal import console, print_episode
+    from podsearch.timecode import parse_time
 
     seconds = None
     if at is not None:
@@ -271,17 +271,17 @@ def episodes(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list with every field of every episode.")] = False,
 ) -> None:
     """List the indexed episodes: season and number, date added, paragraphs, title, guests."""
-    from .api import Index
+    from podsearch.api import Index
 
     with _errors(), Index(index) as ix:
         infos = ix.episodes()
         counts = ix.paragraph_counts()
     if as_json:
-        from .records import episodes_json
+        from podsearch.records import episodes_json
 
         sys.stdout.write(episodes_json(infos, counts) + "\n")
     else:
-        from .render import console, print_episodes
+        from podsearch.output.terminal import console, print_episodes
 
         print_episodes(infos, counts, console())
 
@@ -295,8 +295,8 @@ def stats(
     import dataclasses
     import json
 
-    from .api import Index
-    from .render import console, print_stats
+    from podsearch.api import Index
+    from podsearch.output.terminal import console, print_stats
 
     with _errors(), Index(index) as ix:
         found = ix.stats()
@@ -308,6 +308,6 @@ def stats(
 
 def main() -> None:
     """Console-script entry point (see :func:`podsearch.launcher.main`)."""
-    from .launcher import main as launch
+    from podsearch.cli.launcher import main as launch
 
     launch()

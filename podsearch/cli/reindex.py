@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .model import UpdateReport
-from .sanitize import visible
+from podsearch.model import UpdateReport
+from podsearch.sanitize import visible
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
@@ -64,7 +64,7 @@ def parse(argv: Sequence[str]) -> IndexOptions | None:
 def run(options: IndexOptions, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Update the index, showing progress and the report; the exit code (0, or 1 when
     some files failed). Raises :class:`~podsearch.errors.PodsearchError`."""
-    from .api import Index
+    from podsearch.api import Index
 
     out, err = out or sys.stdout, err or sys.stderr
     with progress_display(out, options.quiet) as progress:
@@ -80,9 +80,14 @@ def run_command(argv: Sequence[str]) -> None:
     options = parse(argv)
     if options is None:
         return
-    from .deferred import defer_unused_imports
-    from .errors import PodsearchError
-    from .launcher import EXIT_INTERRUPTED, error_message, exit_code, print_error
+    from podsearch.cli.deferred import defer_unused_imports
+    from podsearch.cli.launcher import (
+        EXIT_INTERRUPTED,
+        error_message,
+        exit_code,
+        print_error,
+    )
+    from podsearch.errors import PodsearchError
 
     defer_unused_imports()  # as for a search: two modules Whoosh imports and never uses here
     try:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .model import Episode, EpisodeInfo, Paragraph, Turn
-from .records import episode_from_json, episode_json
-from .schema import EPISODE, PARAGRAPH
+from podsearch.index.schema import EPISODE, PARAGRAPH
+from podsearch.model import Episode, EpisodeInfo, Paragraph, Turn
+from podsearch.records import episode_from_json, episode_json
 
 
 def _guest_terms(info: EpisodeInfo) -> str:

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
-from .errors import MissingExtraError, NoVideoError
-from .model import EpisodeGroup, Hit, Results, plural
-from .records import HIT_FIELDS
-from .sanitize import flat
+from podsearch.errors import MissingExtraError, NoVideoError
+from podsearch.model import EpisodeGroup, Hit, Results, plural
+from podsearch.records import HIT_FIELDS
+from podsearch.sanitize import flat
 
 #: The only URLs this module ever puts in an ``href``.
 SAFE_URL = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}&t=[0-9]+s")

@@ -17,7 +17,14 @@ per-document lengths column.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Container,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -26,7 +33,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from .ranking import K1, B
+from podsearch.query.ranking import K1, B
 
 FIELD = "text"
 #: Added per matched word in the first stage (BM25 of one word stays well below).

@@ -42,7 +42,8 @@ from whoosh.system import pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from .schema import FastText, terms
+from podsearch.index.schema import FastText
+from podsearch.text import terms
 
 #: Postings blocks are not zlib-compressed: compressing cost more at index time,
 #: and decompressing at query time, than the ~30% of disk it saves.

@@ -31,7 +31,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from yaml.reader import ReaderError
 from yaml.scanner import ScannerError
 
-from .errors import EpisodeError, NotAnEpisode
+from podsearch.errors import EpisodeError, NotAnEpisode
 
 #: Files larger than this are refused unread (the largest real episode is ~0.15 MB).
 MAX_FILE_BYTES = 16 * 1024 * 1024

@@ -21,8 +21,11 @@ from typing import Any
 
 from whoosh import query as wq
 
-from . import parsing, ranking, spelling
-from .candidates import (
+from podsearch.errors import QueryError
+from podsearch.index.catalog import EpisodeCatalog
+from podsearch.model import EpisodeGroup, Hit, Results
+from podsearch.query import parsing, ranking, spelling
+from podsearch.query.candidates import (
     COORDINATION,
     FirstStage,
     PostingsScorer,
@@ -32,12 +35,9 @@ from .candidates import (
     top,
     words_nearby,
 )
-from .catalog import EpisodeCatalog
-from .errors import QueryError
-from .hits import make_hit
-from .model import EpisodeGroup, Hit, Results
-from .parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.parse``
-from .schema import WORD, fold, stem, terms
+from podsearch.query.hits import make_hit
+from podsearch.query.parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.parse``
+from podsearch.text import WORD, fold, stem, terms
 
 #: Candidates the first stage hands to the re-ranker.
 CANDIDATES = 24

@@ -19,11 +19,19 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from .model import Episode, EpisodeInfo, Hit, Paragraph, Results, UpdateReport, plural
-from .sanitize import flat, visible
+from podsearch.model import (
+    Episode,
+    EpisodeInfo,
+    Hit,
+    Paragraph,
+    Results,
+    UpdateReport,
+    plural,
+)
+from podsearch.sanitize import flat, visible
 
 if TYPE_CHECKING:
-    from .api import IndexStats
+    from podsearch.api import IndexStats
 
 MATCH_STYLE = "bold yellow"
 TIME_STYLE = "bold cyan"

@@ -25,8 +25,8 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import IndexLockedError, IndexMissingError, IndexVersionError
-from .schema import SCHEMA_VERSION
+from podsearch.errors import IndexLockedError, IndexMissingError, IndexVersionError
+from podsearch.index.schema import SCHEMA_VERSION
 
 INDEX_NAME = f"podsearch_s{SCHEMA_VERSION}"
 META_FILE = "podsearch.json"
@@ -47,28 +47,6 @@ T = TypeVar("T")
 def default_index_path() -> Path:
     """``$PODSEARCH_INDEX``, else ``./index``."""
     return Path(os.environ.get("PODSEARCH_INDEX") or "index")
-
-
-def default_episodes_path() -> Path:
-    """``$PODSEARCH_EPISODES``, else ``./episodes``."""
-    return Path(os.environ.get("PODSEARCH_EPISODES") or "episodes")
-
-
-#: Where guest files live, beside or inside an episodes folder (``people/mihaileric.md``).
-PEOPLE_FOLDERS = ("people", "_people")
-
-
-def people_folder(episodes_folder: Path) -> Path | None:
-    """The people folder of an episodes folder: next to it (the corpus layout), else inside it.
-
-    A folder inside is how a project bundles a few episodes with their guests.
-    """
-    for parent in (episodes_folder.parent, episodes_folder):
-        for name in PEOPLE_FOLDERS:
-            candidate = parent / name
-            if candidate.is_dir():
-                return candidate
-    return None
 
 
 class IndexDir:

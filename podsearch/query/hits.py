@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .documents import paragraph_from_stored
-from .model import EpisodeInfo, Hit, Paragraph, Snippet
-from .schema import PARAGRAPH, WORD, fold, stem
+from podsearch.index.documents import paragraph_from_stored
+from podsearch.index.schema import PARAGRAPH
+from podsearch.model import EpisodeInfo, Hit, Paragraph, Snippet
+from podsearch.text import WORD, fold, stem
 
 #: Characters around the matched words in a snippet.
 SNIPPET_CHARS = 240

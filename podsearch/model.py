@@ -291,6 +291,8 @@ class UpdateReport:
     seconds: float = 0.0
     rebuilt: bool = False
     folders: tuple[str, ...] = field(default=())
+    #: Why the automatic compaction (a full rebuild) was put off, when it was ('' otherwise).
+    postponed: str = ""
 
     @property
     def changed(self) -> bool:
@@ -307,4 +309,32 @@ class UpdateReport:
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged, {len(self.failed)} failed"
+        )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a full verification of the index found (``podsearch check``)."""
+
+    path: str
+    #: the generation verified (``None`` when there is no index)
+    generation: int | None
+    files: int = 0
+    bytes: int = 0
+    #: ``"FILE: what is wrong"``, one per damaged file
+    damaged: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every file is as its commit recorded it."""
+        return not self.damaged
+
+    def summary(self) -> str:
+        """``"the index at PATH is sound (9 files, 56.1 MB checked)"`` or what is damaged."""
+        checked = f"{self.files} files, {self.bytes / 1e6:.1f} MB checked"
+        if self.ok:
+            return f"the index at {self.path} is sound ({checked})"
+        return (
+            f"the index at {self.path} is damaged ({'; '.join(self.damaged)}; {checked}); "
+            "repair it with: podsearch index --rebuild"
         )

@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 import podsearch
-from podsearch.cli import reindex
+from podsearch.cli import fastparse, spec
 from podsearch.cli.app import app
+from podsearch.output import indexing
 from podsearch.index.indexer import Progress
 from podsearch.index.schema import SCHEMA_VERSION
 from podsearch.index.storage import INDEX_NAME, IndexDir
@@ -107,7 +108,7 @@ def test_a_missing_folder_fails_and_deletes_nothing(folder: Path, tmp_path: Path
 def test_help_documents_the_exit_codes(tmp_path: Path) -> None:
     code, out, _ = invoke("index", "--help")
     assert code == 0
-    for text in ("--wait", "--quiet", "--rebuild", "75", "1 some files failed"):
+    for text in ("--wait", "--quiet", "--rebuild", "--allow-removals", "75", "1   podsearch index: some episode files failed"):
         assert text in out, text
 
 
@@ -129,7 +130,7 @@ def test_an_index_of_another_version_refuses_searches_until_indexed(folder: Path
 
 def test_plain_progress_lines_are_a_tenth_apart() -> None:
     out = io.StringIO()
-    with reindex.progress_display(out, quiet=False) as progress:
+    with indexing.progress_display(out, quiet=False) as progress:
         for files in range(1, 101):
             progress(Progress(files, 100, files * 10))
     lines = out.getvalue().splitlines()
@@ -144,17 +145,17 @@ class Terminal(io.StringIO):
 
 def test_a_terminal_gets_a_progress_bar_with_rates_and_red_failures(tmp_path: Path) -> None:
     out = Terminal()
-    with reindex.progress_display(out, quiet=False) as progress:
+    with indexing.progress_display(out, quiet=False) as progress:
         progress(Progress(1, 2, 10))
         progress(Progress(2, 2, 25))
     assert "indexing" in out.getvalue() and "2/2" in out.getvalue() and "paragraphs" in out.getvalue()
     err = Terminal()
-    reindex.show_report(podsearch.UpdateReport(failed=(podsearch.Failure("x.md", "no transcript"),)), out, err)
+    indexing.show_report(podsearch.UpdateReport(failed=(podsearch.Failure("x.md", "no transcript"),)), out, err)
     assert err.getvalue() == "\x1b[31mx.md: no transcript\x1b[0m\n"
 
 
 def test_quiet_has_no_progress() -> None:
-    with reindex.progress_display(io.StringIO(), quiet=True) as progress:
+    with indexing.progress_display(io.StringIO(), quiet=True) as progress:
         assert progress is None
 
 
@@ -180,10 +181,10 @@ def test_the_console_script_indexes_without_typer(folder: Path, tmp_path: Path) 
 
 
 def test_the_console_script_leaves_help_and_mistakes_to_typer(tmp_path: Path) -> None:
-    assert reindex.parse(["index", "--help"]) is None
-    assert reindex.parse(["index", "--bogus"]) is None
-    assert reindex.parse(["index", "--index"]) is None
-    assert reindex.parse(["index", "a", "b", "--index=ix", "-q", "--wait", "--rebuild"]) == reindex.IndexOptions(
+    assert fastparse.parse(["index", "--help"]) is None
+    assert fastparse.parse(["index", "--bogus"]) is None
+    assert fastparse.parse(["index", "--index"]) is None
+    assert fastparse.parse(["index", "a", "b", "--index=ix", "-q", "--wait", "--rebuild"]) == spec.Reindex(
         (Path("a"), Path("b")), Path("ix"), rebuild=True, wait=True, quiet=True
     )
     result = subprocess.run(

@@ -1,5 +1,13 @@
-"""The ``podsearch`` command line: one definition of commands and options, the fast
-start, and the one mapping from errors to exit codes.
+"""The ``podsearch`` command line.
 
-May import: :mod:`podsearch.api`, :mod:`podsearch.output`, the top-level modules, typer.
+One definition of the commands and options (:mod:`~podsearch.cli.spec`, plain
+data), read by the fast parser (:mod:`~podsearch.cli.fastparse`) and by the typer
+app generated from it (:mod:`~podsearch.cli.app`: help, completion, usage
+errors); what each command does (:mod:`~podsearch.cli.commands`); the one table
+of exit codes and mapping from errors to them (:mod:`~podsearch.cli.exits`);
+the console script (:mod:`~podsearch.cli.launcher`).
+
+May import: :mod:`podsearch.api`, :mod:`podsearch.output`, the top-level modules,
+typer (and click, which typer is built on), and, for ``podsearch serve`` only,
+:mod:`podsearch.web`.
 """

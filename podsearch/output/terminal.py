@@ -1,5 +1,7 @@
-"""Terminal output: the only module that imports rich.
+"""The terminal renderer: results, transcripts, episode lists and stats, with rich.
 
+rich is imported by this module and, for the progress bar only, by
+:mod:`podsearch.output.indexing`; nothing outside :mod:`podsearch.output` imports it.
 All transcript-derived text goes into rich ``Text`` objects (never markup
 strings) after :func:`~podsearch.sanitize.visible`, so brackets, escape
 sequences and control characters in a file are shown, not interpreted. Links
@@ -10,10 +12,11 @@ set, the console writes plain text: no colour, no hyperlink escapes.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.padding import Padding
@@ -25,13 +28,10 @@ from podsearch.model import (
     Hit,
     Paragraph,
     Results,
-    UpdateReport,
     plural,
 )
+from podsearch.output.streams import wants_colour
 from podsearch.sanitize import flat, visible
-
-if TYPE_CHECKING:
-    from podsearch.api import IndexStats
 
 MATCH_STYLE = "bold yellow"
 TIME_STYLE = "bold cyan"
@@ -42,15 +42,23 @@ PLAIN_WIDTH = 10_000
 ESTIMATED = "~"
 
 
+class _Console(Console):
+    """A rich console that reports a closed pipe (``podsearch … | head -1``) like any other write."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's own exits with 1; the command line decides (it exits 0, quietly)
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
     """A console that colours and links only on a terminal and honours ``NO_COLOR``.
 
     Off a terminal lines are never wrapped, so a long link stays whole.
     """
     target = stream or (sys.stderr if stderr else sys.stdout)
-    isatty = getattr(target, "isatty", None)
-    terminal = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
-    return Console(
+    terminal = wants_colour(target)
+    return _Console(
         file=target,
         force_terminal=terminal,
         no_color=not terminal,
@@ -270,31 +278,19 @@ def print_episodes(episodes: Sequence[EpisodeInfo], counts: dict[str, int], out:
     out.print(Text(plural(len(episodes), "episode"), style=DIM))
 
 
-def print_report(report: UpdateReport, out: Console, err: Console, quiet: bool = False) -> None:
-    """An update's outcome; failures always go to stderr."""
-    for failure in report.failed:
-        err.print(Text(f"{visible(failure.path)}: {visible(failure.message)}", style="red"))
-    if quiet:
-        return
-    summary = report.summary() + f"; {report.paragraphs:,} paragraphs indexed in {report.seconds:.2f} s"
-    if report.rebuilt:
-        summary += " (full rebuild)"
-    out.print(summary)
-
-
-def print_stats(stats: IndexStats, out: Console) -> None:
-    """The lines of ``podsearch stats``."""
+def print_stats(stats: Mapping[str, Any], out: Console) -> None:
+    """The lines of ``podsearch stats``, from the fields of :class:`podsearch.IndexStats` (as its JSON has them)."""
     rows = [
-        ("index", stats.path),
-        ("episodes", f"{stats.episodes:,}"),
-        ("speaker turns", f"{stats.turns:,}"),
-        ("paragraphs", f"{stats.paragraphs:,}"),
-        ("size on disk", f"{stats.size_bytes / 1e6:.1f} MB in {stats.segments} segment(s)"),
-        ("folders", ", ".join(stats.folders) or "-"),
-        ("last update", stats.updated or "-"),
-        ("written by", f"podsearch {stats.podsearch_version} (schema {stats.schema_version})"),
+        ("index", stats["path"]),
+        ("episodes", f"{stats['episodes']:,}"),
+        ("speaker turns", f"{stats['turns']:,}"),
+        ("paragraphs", f"{stats['paragraphs']:,}"),
+        ("size on disk", f"{stats['size_bytes'] / 1e6:.1f} MB in {stats['segments']} segment(s)"),
+        ("folders", ", ".join(stats["folders"]) or "-"),
+        ("last update", stats["updated"] or "-"),
+        ("written by", f"podsearch {stats['podsearch_version']} (schema {stats['schema_version']})"),
     ]
-    report = stats.last_report
+    report = stats["last_report"]
     if report:
         rows.append(
             (

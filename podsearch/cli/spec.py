@@ -1,0 +1,395 @@
+"""The commands of ``podsearch`` and their options, as plain data: the one definition.
+
+Each command is a frozen dataclass whose fields are its options and arguments;
+a field's metadata holds a :class:`Param` (spellings, kind of value, bounds,
+help). An instance is what the command was asked to do. Two readers use these
+classes, and nothing else declares an option:
+
+* :mod:`podsearch.cli.app` generates the typer app from them: ``--help``, shell
+  completion and the explanation of every mistake;
+* :mod:`podsearch.cli.fastparse` reads the usual command lines with them
+  without importing typer, which takes longer than a whole search.
+
+Why data rather than the typer app's own parameters: the fast path must not
+import typer (nor click), and plain data costs nothing to load. A converter
+here (:func:`convert`) is the one place a value's text becomes a value; typer
+calls it too, so both paths accept exactly the same values.
+
+This module imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["text", "int", "path", "date", "time", "choice", "flag"]
+
+#: Bounds of the search options.
+MAX_LIMIT = 1000
+MAX_CONTEXT = 20
+#: ``--sort`` values (the library checks them again: podsearch.query.pipeline.SORTS).
+SORTS = ("relevance", "date")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One option (``flags`` set) or positional argument (``flags`` empty)."""
+
+    flags: tuple[str, ...]
+    help: str
+    kind: Kind = "text"
+    low: int | None = None
+    high: int | None = None
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    #: whether ``--help`` shows the default (``False`` when the help says it in words)
+    show_default: bool = True
+    #: an argument that takes any number of values
+    many: bool = False
+
+    @property
+    def is_option(self) -> bool:
+        """An option (``--name``), not a positional argument."""
+        return bool(self.flags)
+
+
+def option(*flags: str, default: Any, help: str, **details: Any) -> Any:  # noqa: A002 - click's word
+    """A dataclass field that is a command-line option."""
+    return field(default=default, metadata={"param": Param(flags, help, **details)})
+
+
+def flag(*flags: str, help: str) -> Any:  # noqa: A002
+    """A dataclass field that is an on/off option (off by default)."""
+    return option(*flags, default=False, help=help, kind="flag")
+
+
+def argument(help: str, metavar: str, **details: Any) -> Any:  # noqa: A002
+    """A dataclass field that is a positional argument; required unless it takes many values."""
+    param = Param((), help, metavar=metavar, show_default=False, **details)
+    if param.many:
+        return field(default=(), metadata={"param": param})
+    return field(metadata={"param": param})
+
+
+def index_option() -> Any:
+    """``--index PATH``, which every command but ``search`` reads the same way."""
+    return option(
+        "--index",
+        default=None,
+        help="Index directory [default: $PODSEARCH_INDEX or ./index].",
+        kind="path",
+        show_default=False,
+    )
+
+
+def debug_option() -> Any:
+    """``--debug``: accepted by every command, and before the command name."""
+    return flag("--debug", help="On an unexpected error, show the full traceback instead of saving it to a file.")
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Search:
+    """Search for moments (the default command).
+
+    podsearch "some words" is short for podsearch search "some words". Each
+    moment shows its episode, time (~ when estimated), speaker, section, the
+    matched words highlighted and the YouTube link to that second. If there is
+    no index yet, it is first built from the episodes folder.
+    """
+
+    query: str = argument(
+        'Words to find; supports "phrases", -exclude, OR, AND, NOT, (groups), prefix*, '
+        "speaker:, guest:, season:, episode:.",
+        metavar="QUERY",
+    )
+    limit: int = option(
+        "--limit",
+        "-n",
+        default=10,
+        kind="int",
+        low=1,
+        high=MAX_LIMIT,
+        help="How many moments (or episodes, with --by-episode) to show.",
+    )
+    speaker: str | None = option(
+        "--speaker", default=None, help="Only moments said by this speaker (name as in the transcript)."
+    )
+    guest: str | None = option("--guest", default=None, help="Only episodes with this guest (id or name).")
+    season: int | None = option("--season", default=None, kind="int", low=0, help="Only this season.")
+    episode: int | None = option(
+        "--episode", default=None, kind="int", low=0, help="Only this episode number (with --season: one episode)."
+    )
+    after: date | None = option(
+        "--after",
+        default=None,
+        kind="date",
+        metavar="<date>",
+        help="Only episodes added on or after this date (YYYY-MM-DD).",
+    )
+    before: date | None = option(
+        "--before",
+        default=None,
+        kind="date",
+        metavar="<date>",
+        help="Only episodes added on or before this date (YYYY-MM-DD).",
+    )
+    by_episode: bool = flag("--by-episode", help="Group moments by episode: episodes ranked, with their best moments.")
+    sort: str = option(
+        "--sort",
+        default="relevance",
+        kind="choice",
+        choices=SORTS,
+        help="Order by relevance or by date (newest first).",
+    )
+    context: int = option(
+        "--context",
+        "-C",
+        default=0,
+        kind="int",
+        low=0,
+        high=MAX_CONTEXT,
+        metavar="<n>",
+        help="Show n paragraphs before and after each moment.",
+    )
+    as_json: bool = flag("--json", help="Print one JSON document with every field of every hit.")
+    as_jsonl: bool = flag("--jsonl", help="Print one JSON object per hit, one per line.")
+    index: Path | None = index_option()
+    episodes: Path | None = option(
+        "--episodes",
+        default=None,
+        kind="path",
+        show_default=False,
+        help="Episodes folder used to build a missing index [default: $PODSEARCH_EPISODES or ./episodes].",
+    )
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Reindex:
+    """Index new, changed and removed episode files (incremental; safe while others search)."""
+
+    folders: tuple[Path, ...] = argument(
+        "Episode folders [default: those of the last run].", metavar="FOLDER", kind="path", many=True
+    )
+    index: Path | None = index_option()
+    rebuild: bool = flag("--rebuild", help="Rebuild from scratch; searches keep working meanwhile.")
+    wait: bool = flag("--wait", help="Wait for another running 'podsearch index' instead of exiting with 75.")
+    quiet: bool = flag("--quiet", "-q", help="Print nothing on success; failures only, on stderr.")
+    allow_removals: bool = flag(
+        "--allow-removals",
+        help="Go ahead when a folder is missing or empty, or the run would remove more than half "
+        "of the indexed episodes (otherwise refused with 78).",
+    )
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Show:
+    """Show an episode's transcript, or the part around a moment, with times and links.
+
+    Each speaker turn starts with its time, speaker and YouTube link; the
+    paragraph closest to --at is marked with ▶.
+    """
+
+    episode: str = argument("Episode code like S05E05, or id (file name without .md).", metavar="EPISODE")
+    at: int | None = option(
+        "--at",
+        default=None,
+        kind="time",
+        metavar="<time>",
+        help="Show the paragraphs around this time (55:56, 1:02:57 or seconds).",
+    )
+    around: int = option(
+        "--around",
+        default=3,
+        kind="int",
+        low=0,
+        metavar="<n>",
+        help="With --at: paragraphs to show before and after the moment.",
+    )
+    index: Path | None = index_option()
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """List the indexed episodes: season and number, date added, paragraphs, title, guests."""
+
+    index: Path | None = index_option()
+    as_json: bool = flag("--json", help="Print one JSON list with every field of every episode.")
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Show what the index holds: episodes, turns, paragraphs, size, folders, last update."""
+
+    index: Path | None = index_option()
+    as_json: bool = flag("--json", help="Print JSON.")
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Check:
+    """Verify every index file against the checksums of its last commit (reads the whole index).
+
+    Prints what is damaged, if anything. For cron: exit 0 when the index is
+    sound, 69 when it is damaged (repair it with: podsearch index --rebuild).
+    """
+
+    index: Path | None = index_option()
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Serve:
+    """Serve the search page on this machine (needs the web extra: pip install 'podsearch[web]').
+
+    Stop it with Ctrl-C.
+    """
+
+    index: Path | None = index_option()
+    host: str = option("--host", default="127.0.0.1", help="Address to listen on (127.0.0.1: this machine only).")
+    port: int = option("--port", default=8000, kind="int", low=1, high=65535, help="Port to listen on.")
+    debug: bool = debug_option()
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its name, its options class, the help after the options, the exit codes it uses."""
+
+    name: str
+    options: type
+    epilog: str = ""
+    #: the exit codes ``COMMAND --help`` lists, besides 0 and the crash codes
+    exit_codes: tuple[int, ...] = ()
+
+    @property
+    def help(self) -> str:
+        """The command's help text: its options class's docstring."""
+        import inspect  # only --help needs it; the fast path does not load it
+
+        return inspect.cleandoc(self.options.__doc__ or "")
+
+
+SEARCH_EXAMPLES = """\b
+Examples:
+  podsearch "full-stack data scientist"
+  podsearch "feature store" --season 5 --limit 3
+  podsearch '"model monitoring" -drift' --by-episode
+  podsearch mlops --speaker alexey --after 2022-01-01 --context 1
+  podsearch search index --json | jq '.hits[0].url'
+  podsearch "data quality" --jsonl | jq -r .url"""
+
+SHOW_EXAMPLES = """\b
+Examples:
+  podsearch show S05E05 --at 55:56
+  podsearch show S05E05 --at 3356 --around 1
+  podsearch show s05e05-researchers-vs-engineers | less -R"""
+
+EPISODES_EXAMPLES = """\b
+Examples:
+  podsearch episodes
+  podsearch episodes --json | jq -r '.[] | "\\(.code) \\(.title)"'"""
+
+INDEX_EXAMPLES = """\b
+Examples:
+  podsearch index episodes/        first build (later runs remember the folders)
+  podsearch index --quiet --wait   nightly (cron, systemd): prints only the files that failed
+  podsearch index --rebuild        from scratch, also to repair a damaged index"""
+
+CHECK_EXAMPLES = """\b
+Examples:
+  podsearch check || podsearch index --rebuild"""
+
+SERVE_EXAMPLES = """\b
+Examples:
+  podsearch serve                  http://127.0.0.1:8000
+  podsearch serve --port 8080 --index /srv/podsearch/index"""
+
+#: Every command, in the order ``--help`` lists them; any other first argument is a query.
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command("search", Search, SEARCH_EXAMPLES, (2, 65, 66, 69, 75)),
+        Command("index", Reindex, INDEX_EXAMPLES, (1, 2, 65, 66, 73, 74, 75, 77, 78)),
+        Command("show", Show, SHOW_EXAMPLES, (2, 65, 66, 69, 75)),
+        Command("episodes", Episodes, EPISODES_EXAMPLES, (65, 66, 69, 75)),
+        Command("stats", Stats, "", (65, 66, 69, 75)),
+        Command("check", Check, CHECK_EXAMPLES, (65, 66, 69, 75)),
+        Command("serve", Serve, SERVE_EXAMPLES, (2, 65, 66, 69)),
+    )
+}
+
+#: Options of ``podsearch`` itself, before any command (``podsearch --debug index``).
+GLOBAL_FLAGS = ("--debug",)
+#: Options that only ``podsearch`` itself has: with one of these first there is no command.
+TOP_ONLY = ("--help", "-h", "--version", "--install-completion", "--show-completion")
+
+
+def params(options: type) -> list[tuple[str, Param, Any]]:
+    """``(name, Param, default)`` of each field of a command's options class, in order."""
+    found = []
+    for item in dataclasses.fields(options):
+        default = item.default if item.default is not dataclasses.MISSING else dataclasses.MISSING
+        found.append((item.name, item.metadata["param"], default))
+    return found
+
+
+def route(args: Sequence[str]) -> tuple[int, str] | None:
+    """Where the command is in ``args`` and which it is: ``(position, name)``.
+
+    Global flags may come first; then a command name, or else anything is a query
+    for ``search`` (``podsearch "some words"``; then ``position`` is where the
+    query's arguments start). ``None`` when there is no command: nothing given, or an
+    option of ``podsearch`` itself (``--help``, ``--version``, completion).
+    """
+    position = 0
+    while position < len(args) and args[position] in GLOBAL_FLAGS:
+        position += 1
+    if position == len(args) or args[position] in TOP_ONLY:
+        return None
+    if args[position] in COMMANDS:
+        return position, args[position]
+    return position, ""
+
+
+def convert(param: Param, text: str) -> Any:
+    """The value of an option or argument given as ``text``.
+
+    Raises :class:`ValueError` with a message that says what was expected.
+    """
+    if param.kind == "int":
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if (param.low is not None and value < param.low) or (param.high is not None and value > param.high):
+            bounds = f"{param.low if param.low is not None else ''}..{param.high if param.high is not None else ''}"
+            raise ValueError(f"{value} is not in the range {bounds}")
+        return value
+    if param.kind == "path":
+        return Path(text)
+    if param.kind == "date":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"expected a date like 2023-01-31, not {text!r}") from None
+    if param.kind == "time":
+        from podsearch.timecode import parse_time
+
+        seconds = parse_time(text)
+        if seconds is None:
+            raise ValueError(f"expected a time like 55:56 or 1:02:57, not {text!r}")
+        return seconds
+    if param.kind == "choice" and text not in param.choices:
+        raise ValueError(f"{text!r} is not one of: {', '.join(param.choices)}")
+    return text

@@ -1,0 +1,94 @@
+"""What ``podsearch index`` and ``podsearch check`` show: progress, failures, the summary.
+
+Plain lines off a terminal (a line per tenth of the files); on a terminal a
+rich progress bar (rich is imported only then, so a nightly run from cron
+loads none of it) and failures in red.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+from podsearch.model import UpdateReport
+from podsearch.output.streams import is_terminal, red_line
+from podsearch.sanitize import visible
+
+#: A progress callback as :meth:`podsearch.Index.update` takes it (given ``files``, ``total``, ``paragraphs``).
+ProgressCallback = Callable[[Any], None]
+
+
+def show_report(report: UpdateReport, out: TextIO, err: TextIO, quiet: bool = False) -> None:
+    """The failures on ``err`` (red on a terminal), then, unless quiet, the summary line."""
+    for failure in report.failed:
+        err.write(red_line(f"{visible(failure.path)}: {visible(failure.message)}", err) + "\n")
+    err.flush()
+    if not quiet:
+        summary = f"{report.summary()}; {report.paragraphs:,} paragraphs indexed in {report.seconds:.2f} s"
+        out.write(summary + (" (full rebuild)\n" if report.rebuilt else "\n"))
+        out.flush()
+
+
+def show_damage(problems: list[str], out: TextIO, err: TextIO, path: str) -> None:
+    """``podsearch check``: each damaged file on ``err`` (red on a terminal), or one line saying all is well."""
+    if not problems:
+        out.write(f"the index at {visible(path)} is sound: every file matches its checksum\n")
+        out.flush()
+        return
+    for problem in problems:
+        err.write(red_line(f"damaged: {visible(problem)}", err) + "\n")
+    err.flush()
+
+
+@contextlib.contextmanager
+def progress_display(out: TextIO, quiet: bool) -> Iterator[ProgressCallback | None]:
+    """A progress callback: a rich bar on a terminal, a line per tenth of the files otherwise."""
+    if quiet:
+        yield None
+    elif is_terminal(out):
+        with _bar(out) as update:
+            yield update
+    else:
+        yield _plain_lines(out)
+
+
+def _plain_lines(out: TextIO) -> ProgressCallback:
+    shown = [0]
+
+    def plain(state: Any) -> None:
+        step = max(1, state.total // 10)
+        if state.files == state.total or state.files - shown[0] >= step:
+            shown[0] = state.files
+            out.write(f"read {state.files}/{state.total} files, {state.paragraphs:,} paragraphs\n")
+            out.flush()
+
+    return plain
+
+
+@contextlib.contextmanager
+def _bar(out: TextIO) -> Iterator[ProgressCallback]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files · {task.fields[paragraphs]:,} paragraphs · {task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    console = Console(file=out, force_terminal=True, highlight=False)
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("index", total=None, paragraphs=0, rate="")
+
+        def update(state: Any) -> None:
+            elapsed = bar.tasks[0].elapsed or 0
+            rate = (
+                f"{state.files / elapsed:.0f} files/s, {state.paragraphs / elapsed:,.0f} paragraphs/s"
+                if elapsed
+                else ""
+            )
+            bar.update(task, total=state.total, completed=state.files, paragraphs=state.paragraphs, rate=rate)
+
+        yield update

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -217,9 +217,19 @@ def _json(value: Any, status: int = 200) -> Response:
     return _json_text(json.dumps(value, ensure_ascii=True), status)
 
 
+#: ``<``, ``>`` and ``&`` occur in JSON only inside strings: as escapes, no sniffing or
+#: careless embedding can ever read a transcript's markup out of an API answer.
+_JSON_MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def _json_text(text: str, status: int = 200) -> Response:
-    # ASCII-only JSON, as `podsearch --json`: no raw control character or markup-breaking byte
-    return Response(text, status_code=status, media_type="application/json", headers={"cache-control": "no-cache"})
+    """ASCII-only JSON (as ``podsearch --json``) with markup characters escaped too."""
+    return Response(
+        text.translate(_JSON_MARKUP),
+        status_code=status,
+        media_type="application/json",
+        headers={"cache-control": "no-cache"},
+    )
 
 
 def create_app(index_path: Path | str | None = None) -> ASGIApp:

@@ -19,7 +19,8 @@ from podsearch.text import WORD, fold, stem
 
 #: Query words never marked on the episode page: they are on every line.
 _UNMARKED = frozenset(
-    "a an and are as at be but by do for from have i in is it of on or so that the this to was we what with you".split()
+    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "do", "for", "from", "have", "i", "in", "is", "it")
+    + ("of", "on", "or", "so", "that", "the", "this", "to", "was", "we", "what", "with", "you")
 )
 _OPERATORS = frozenset(("AND", "OR", "NOT"))
 _TOKEN = re.compile(r'"[^"]*"?|[^\s()"]+')

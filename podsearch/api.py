@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from podsearch.errors import EpisodeNotFound
 from podsearch.index.storage import IndexDir
-from podsearch.model import Episode, EpisodeInfo, Results, UpdateReport
+from podsearch.model import Episode, EpisodeInfo, Results, UpdateReport, VerifyReport
 from podsearch.reading.folders import default_episodes_path
 
 T = TypeVar("T")
@@ -71,14 +71,29 @@ class Index:
         rebuild: bool = False,
         wait: bool = False,
         progress: Any = None,
+        allow_removals: bool = False,
     ) -> UpdateReport:
-        """Index what changed in the episode folders (see :func:`podsearch.indexer.update`)."""
+        """Index what changed in the episode folders (see :func:`podsearch.index.indexer.update`).
+
+        Without folders, those the index mirrors. Refuses (``RemovalRefusedError``,
+        nothing changed) a run whose folder is missing, empty or unreadable, or that
+        would remove more than half of the episodes, unless ``allow_removals``.
+        ``rebuild`` builds from scratch beside the current index, and repairs a damaged one.
+        """
         from podsearch.index.indexer import update
 
         if isinstance(folders, (str, Path)):
             folders = [folders]
         self.close()
-        return update(self.path, folders, rebuild=rebuild, wait=wait, progress=progress)
+        return update(
+            self.path, folders, rebuild=rebuild, wait=wait, progress=progress, allow_removals=allow_removals
+        )
+
+    def verify(self) -> VerifyReport:
+        """Read every file of the index and compare it with the checksums recorded when it was
+        committed (``podsearch check``); the report says what is damaged. Raises
+        ``IndexMissingError`` when there is no index."""
+        return self._store.verify()
 
     # --- reading -------------------------------------------------------------------------
 

@@ -6,12 +6,17 @@ cut or a kernel crash: the operating system may write the rename to disk before
 the data it points to, and the index comes back naming files that are empty or
 short. Here every file the writer creates is flushed and ``fsync``-ed when it is
 closed, and the folder is ``fsync``-ed after each rename, so the new table of
-contents can only reach the disk after everything it lists.
+contents can only reach the disk after everything it lists. A hook run just
+before a rename lets the committer write its record of the generation (see
+:mod:`podsearch.index.commits`) before the table of contents that makes it live.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
@@ -19,6 +24,9 @@ from whoosh.filedb.filestore import FileStorage
 
 class DurableFileStorage(FileStorage):
     """A :class:`~whoosh.filedb.filestore.FileStorage` whose files and renames reach the disk."""
+
+    #: Called with (old name, new name) before each rename (Whoosh renames only tables of contents).
+    before_rename: Callable[[str, str], None] | None = None
 
     def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
         """Whoosh's ``create_file``; the file is synced to disk when it is closed."""
@@ -34,8 +42,26 @@ class DurableFileStorage(FileStorage):
 
     def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
         """Whoosh's ``rename_file``, then the folder synced so that the new name is on disk."""
+        if self.before_rename is not None:
+            self.before_rename(oldname, newname)
         super().rename_file(oldname, newname, safe)
         sync_folder(self.folder)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace the file at ``path`` with ``data``: written to a temporary file, synced, renamed, folder synced."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    sync_folder(str(path.parent))
 
 
 def sync_folder(path: str) -> None:

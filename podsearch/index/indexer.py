@@ -3,36 +3,53 @@
 An update makes the index mirror the episode files of some folders. Files are
 compared by content hash (a fresh ``git clone`` resets every mtime), mixed with
 the hash of the folder's guest files (:func:`people_sha`), only new and changed
-files are read, and everything lands in one Whoosh commit, so a
-kill at any moment leaves the previous generation intact. A file that fails to
-read never stops the others and never removes what was indexed before.
+files are read, and everything lands in one Whoosh commit, so a kill at any
+moment leaves the previous generation intact. A file that fails to read never
+stops the others and never removes what was indexed before.
 
-``podsearch.json`` keeps a copy of the manifest (episode id → path and hash),
-of the files that failed (path → hash and reason) and of the segment list, valid
-for the generation it names: a run that finds nothing to do opens neither the
-Whoosh index nor any episode file (and imports no YAML, no Whoosh writer). After a
-kill between a commit and the update of that file, the generations differ and
-the state is read from the index itself.
+Everything a run plans from (the folders, the manifest of episode id → path and
+hash, the files that failed) is in the commit record of the latest generation
+(:mod:`podsearch.index.commits`), written inside the atomic commit: losing or
+editing ``podsearch.json``, a report for people, changes nothing. A run that
+finds nothing to do opens neither the Whoosh index nor any episode file (and
+imports no YAML, no Whoosh writer).
+
+A run never silently empties the index: a folder of the index that is missing,
+empty or unreadable while the index holds episodes from it, or a run that would
+remove more than half of the indexed episodes, raises
+:class:`~podsearch.errors.RemovalRefusedError` with nothing changed, unless
+``allow_removals``. On any error or interruption the files the run wrote are
+removed before the lock is released.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from podsearch import __version__
+from podsearch.errors import (
+    DiskFullError,
+    IndexDamagedError,
+    PodsearchError,
+    RemovalRefusedError,
+    UsageError,
+)
+from podsearch.index.commits import CommitRecord
+from podsearch.index.oserrors import free_bytes, megabytes, storage_errors
 from podsearch.index.schema import SCHEMA_VERSION
 from podsearch.index.storage import INDEX_NAME, IndexDir
 from podsearch.model import Failure, UpdateReport
 from podsearch.reading.folders import (
     NotARegularFile,
     default_episodes_path,
+    episode_sha,
     file_sha,
     people_sha,
 )
@@ -46,6 +63,13 @@ MAX_SEGMENTS = 8
 #: memory (about 330 MB) on a large corpus; the real corpus (28k documents)
 #: makes one segment per worker.
 SEGMENT_DOCUMENTS = 50_000
+#: A rebuild needs room for a second copy of the index beside the first: this
+#: much of the current index's size, free, or compaction waits for a later run.
+COMPACTION_ROOM = 1.25
+
+#: What the index holds, as far as planning an update needs to know (no index: :data:`NO_INDEX`).
+IndexState = CommitRecord
+NO_INDEX = CommitRecord(generation=0, folders=(), manifest={})
 
 
 @dataclass(frozen=True)
@@ -62,24 +86,23 @@ ProgressCallback = Callable[[Progress], None]
 
 @dataclass(frozen=True)
 class Source:
-    """An episode file found in a folder."""
+    """An episode file found in a folder; ``guests`` is its folder's guest-files hash."""
 
     id: str
     path: str
     sha: str
+    guests: str = ""
 
 
 @dataclass(frozen=True)
-class IndexState:
-    """What the index holds, as far as planning an update needs to know."""
+class Listing:
+    """What the folders hold: episode files by id, files that failed, folders that are
+    missing or unreadable, and folders without any episode file."""
 
-    #: episode id → (path, sha) of the indexed copy
-    manifest: dict[str, tuple[str, str]]
-    generation: int | None = None
-    segment_ids: tuple[str, ...] | None = None
-    documents: int = 0
-    #: path → (sha, reason) of the files that failed in the last run
-    failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sources: dict[str, Source]
+    failures: list[Failure]
+    unlisted: list[Path]
+    empty: list[Path]
 
 
 @dataclass(frozen=True)
@@ -92,9 +115,9 @@ class Plan:
     changed: tuple[Source, ...]
     unchanged: tuple[Source, ...]
     gone: tuple[str, ...]
-    #: indexed episodes in a folder that could not be listed: kept as they are
-    protected: frozenset[str]
     rebuild: bool
+    #: a rebuild only because the index has too many segments (it may be put off)
+    compaction: bool = False
 
     @property
     def to_read(self) -> list[Source]:
@@ -114,46 +137,54 @@ def update(
     rebuild: bool = False,
     wait: bool = False,
     progress: ProgressCallback | None = None,
+    allow_removals: bool = False,
 ) -> UpdateReport:
     """Make the index at ``directory`` mirror the episode files in ``folders``.
 
-    With no folders, the folders of the last update are used, else the default
-    episodes folder. Raises :class:`~podsearch.errors.IndexLockedError` when
-    another update runs (unless ``wait``); reports unreadable files in the
-    returned :class:`UpdateReport` instead of raising.
+    With no folders, the folders the index mirrors are used (an index that does
+    not know them is a :class:`~podsearch.errors.UsageError`; with no index at
+    all, the default episodes folder). Raises
+    :class:`~podsearch.errors.IndexLockedError` when another update runs (unless
+    ``wait``), :class:`~podsearch.errors.IndexDamagedError` when the index is
+    damaged (``rebuild`` repairs it), :class:`~podsearch.errors.RemovalRefusedError`
+    (see the module docstring) and :class:`~podsearch.errors.StorageError` and its
+    subclasses for the file system; reports unreadable files in the returned
+    :class:`UpdateReport` instead of raising.
     """
     began = time.perf_counter()
     store = IndexDir(directory)
     with store.lock(wait=wait):
-        store.remove_leftovers(other_versions=False)
-        meta = store.read_meta()
-        chosen = _choose_folders(folders, meta)
-        sources, failures, unlisted = _list_sources(chosen)
-        state = None if rebuild else _state_from_meta(store, meta)
-        if state is None:
-            state = _state_from_index(store)
-        listed = [Path(os.path.realpath(f)) for f in chosen if f not in unlisted]
-        plan = make_plan(state, sources, failures, listed if unlisted else None, rebuild or not store.exists())
-        if plan.idle:
-            report = UpdateReport(unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures)
-        else:
-            from podsearch.index.writing import apply
-
-            report, state = apply(store, plan, state, progress)
-        store.remove_unused(state.generation, state.segment_ids)
-        if report.changed or report.rebuilt:
-            store.remove_leftovers(other_versions=True)
-        report = replace(report, seconds=time.perf_counter() - began, folders=tuple(map(str, chosen)))
-        store.write_meta(
-            {
-                "podsearch": __version__,
-                "schema": SCHEMA_VERSION,
-                "folders": [os.path.realpath(f) for f in chosen],  # Path.resolve() raises on a symlink loop
-                "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "report": report_record(report),
-                **_state_record(state, sources, report.failed),
-            }
-        )
+        record: CommitRecord | None = None
+        try:
+            with storage_errors(store.path):
+                record, damaged = _current_record(store, rebuild)
+                store.remove_leftovers(record)
+            chosen = _choose_folders(store, folders, record, damaged)
+            listing = _list_sources(chosen)
+            state = record or NO_INDEX
+            plan = make_plan(
+                state,
+                listing.sources,
+                listing.failures,
+                rebuild or record is None or damaged,
+            )
+            if not allow_removals:
+                refuse_removals(store, state, plan, chosen, listing)
+            report, after = _carry_out(store, plan, state, chosen, damaged, progress)
+            with storage_errors(store.path):
+                store.remove_leftovers(
+                    after, other_versions=report.changed or report.rebuilt
+                )
+                report = replace(
+                    report,
+                    seconds=time.perf_counter() - began,
+                    folders=tuple(map(str, chosen)),
+                )
+                store.write_meta(_meta(report, after))
+        except BaseException:
+            # an error, Ctrl-C or SIGTERM: leave only what the latest generation uses
+            _tidy_after_failure(store)
+            raise
     return report
 
 
@@ -168,122 +199,125 @@ def report_record(report: UpdateReport) -> dict[str, Any]:
         "paragraphs": report.paragraphs,
         "seconds": round(report.seconds, 3),
         "rebuilt": report.rebuilt,
+        "postponed": report.postponed,
+    }
+
+
+def _meta(report: UpdateReport, state: CommitRecord | None) -> dict[str, Any]:
+    """``podsearch.json``: for people and ``stats`` only; no run plans from it."""
+    return {
+        "podsearch": __version__,
+        "schema": SCHEMA_VERSION,
+        "folders": list(state.folders) if state is not None else [],
+        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generation": state.generation if state is not None else None,
+        "episodes": len(state.manifest) if state is not None else 0,
+        "report": report_record(report),
     }
 
 
 # --- what is there ---------------------------------------------------------------------------
 
 
-def _choose_folders(folders: Sequence[Path | str] | None, meta: dict[str, Any]) -> list[Path]:
+def _current_record(store: IndexDir, rebuild: bool) -> tuple[CommitRecord | None, bool]:
+    """The latest generation's record (``None`` when there is none), and whether the index is damaged.
+
+    A damaged index stops an update (:class:`IndexDamagedError`) but not a rebuild,
+    which plans from the record when that at least is readable.
+    """
+    generation = store.generation()
+    if generation is None or generation < 1:
+        return None, False
+    try:
+        return store.check_integrity(generation), False
+    except IndexDamagedError:
+        if not rebuild:
+            raise
+    try:
+        return store.record(generation), True
+    except IndexDamagedError:
+        return None, True
+
+
+def _choose_folders(
+    store: IndexDir,
+    folders: Sequence[Path | str] | None,
+    record: CommitRecord | None,
+    damaged: bool,
+) -> list[Path]:
     if folders:
         return [Path(f) for f in folders]
-    previous = meta.get("folders")
-    if isinstance(previous, list) and previous and all(isinstance(f, str) for f in previous):
-        return [Path(f) for f in previous]
-    return [default_episodes_path()]
+    if record is not None and record.folders:
+        return [Path(f) for f in record.folders]
+    # No record to say: a rebuild of a damaged index, or of one written by another
+    # version, may take the folders podsearch.json reported; a fresh start the default.
+    reported = store.read_meta().get("folders")
+    rebuilding = damaged or bool(store.index_names() - {INDEX_NAME})
+    if (
+        rebuilding
+        and isinstance(reported, list)
+        and reported
+        and all(isinstance(f, str) for f in reported)
+    ):
+        return [Path(f) for f in reported]
+    if store.generation() is None and not store.index_names():
+        return [default_episodes_path()]
+    raise UsageError(
+        f"the index at {store.path} does not record which folders it mirrors; name them: "
+        f"podsearch index EPISODES_FOLDER… --index {store.path}"
+    )
 
 
-def _list_sources(folders: Sequence[Path]) -> tuple[dict[str, Source], list[Failure], list[Path]]:
-    """Every episode file by id with its hash; failures; the folders that could not be listed."""
-    sources: dict[str, Source] = {}
-    failures: list[Failure] = []
-    unlisted: list[Path] = []
+def _list_sources(folders: Sequence[Path]) -> Listing:
+    """Every episode file by id with its hash; failures; folders unlisted or without episode files."""
+    listing = Listing({}, [], [], [])
+    sources = listing.sources
     for folder in folders:
         try:
             names = sorted(name for name in os.listdir(folder) if name.endswith(".md"))
         except OSError as error:
-            failures.append(Failure(str(folder), f"cannot list the folder: {error.strerror or error}"))
-            unlisted.append(folder)
+            listing.failures.append(
+                Failure(
+                    str(folder), f"cannot list the folder: {error.strerror or error}"
+                )
+            )
+            listing.unlisted.append(folder)
             continue
+        if not names:
+            listing.empty.append(folder)
         guests = people_sha(folder)
         for name in names:
             # as podsearch.episodes.episode_files/episode_id, without importing the reader
             path, eid = folder / name, name[: -len(".md")]
             if eid in sources:
-                failures.append(Failure(str(path), f"duplicate episode id {eid!r} (also {sources[eid].path})"))
+                listing.failures.append(
+                    Failure(
+                        str(path),
+                        f"duplicate episode id {eid!r} (also {sources[eid].path})",
+                    )
+                )
                 continue
             try:
                 sha = file_sha(path)
             except IsADirectoryError:
-                failures.append(Failure(str(path), "is a directory, not an episode file"))
+                listing.failures.append(
+                    Failure(str(path), "is a directory, not an episode file")
+                )
                 continue
             except NotARegularFile:
-                failures.append(Failure(str(path), "is not a regular file"))
+                listing.failures.append(Failure(str(path), "is not a regular file"))
                 continue
             except OSError as error:
-                failures.append(Failure(str(path), f"cannot read the file: {error.strerror or error}"))
+                listing.failures.append(
+                    Failure(
+                        str(path), f"cannot read the file: {error.strerror or error}"
+                    )
+                )
                 continue
-            if guests:  # an episode shows its guests' names: a renamed guest changes it
-                sha = hashlib.blake2b(f"{sha}/{guests}".encode(), digest_size=16).hexdigest()
-            sources[eid] = Source(eid, os.path.realpath(path), sha)
-    return sources, failures, unlisted
-
-
-def _state_from_meta(store: IndexDir, meta: dict[str, Any]) -> IndexState | None:
-    """The state recorded in ``podsearch.json``, if it describes the current generation."""
-    generation = store.generation()
-    trusted = (
-        generation is not None
-        and generation >= 1
-        and meta.get("generation") == generation
-        and meta.get("schema") == SCHEMA_VERSION
-        and meta.get("podsearch") == __version__  # failure reasons depend on the reader's code
-        and isinstance(meta.get("manifest"), dict)
-        and isinstance(meta.get("segment_ids"), list)
-    )
-    if not trusted:
-        return None
-    try:
-        return IndexState(
-            manifest={eid: (str(path), str(sha)) for eid, (path, sha) in meta["manifest"].items()},
-            generation=generation,
-            segment_ids=tuple(str(s) for s in meta["segment_ids"]),
-            documents=int(meta.get("documents", 0)),
-            failures={str(p): (str(sha), str(why)) for p, (sha, why) in meta.get("failures", {}).items()},
-        )
-    except (TypeError, ValueError, AttributeError):
-        return None  # a hand-edited or truncated file: read the index instead
-
-
-def _state_from_index(store: IndexDir) -> IndexState:
-    """The state read from the Whoosh index itself (empty when there is none)."""
-    if not store.exists():
-        return IndexState(manifest={}, generation=store.generation())
-    from whoosh.filedb.filestore import FileStorage
-
-    ix = FileStorage(str(store.path)).open_index(INDEX_NAME)
-    try:
-        return read_state(ix)
-    finally:
-        ix.close()
-
-
-def read_state(ix: Any) -> IndexState:
-    """The manifest, generation and segments of an open Whoosh index."""
-    from podsearch.index.schema import EPISODE
-
-    segments = ix._segments()
-    with ix.searcher() as searcher:
-        manifest = {s["eid"]: (s["path"], s["sha"]) for s in searcher.documents(kind=EPISODE)}
-    return IndexState(
-        manifest=manifest,
-        generation=ix.latest_generation(),
-        segment_ids=tuple(segment.segment_id() for segment in segments),
-        documents=sum(segment.doc_count_all() for segment in segments),
-    )
-
-
-def _state_record(state: IndexState, sources: dict[str, Source], failed: Sequence[Failure]) -> dict[str, Any]:
-    """What ``podsearch.json`` keeps for the next run (see the module docstring)."""
-    shas = {source.path: source.sha for source in sources.values()}
-    return {
-        "generation": state.generation,
-        "segment_ids": list(state.segment_ids) if state.segment_ids is not None else None,
-        "documents": state.documents,
-        "manifest": {eid: [path, sha] for eid, (path, sha) in sorted(state.manifest.items())},
-        # only failures of files that were hashed, i.e. that can be recognised next time
-        "failures": {f.path: [shas[f.path], f.message] for f in failed if f.path in shas},
-    }
+            sources[eid] = Source(
+                eid, os.path.realpath(path), episode_sha(sha, guests), guests
+            )
+    return listing
 
 
 # --- what to do ------------------------------------------------------------------------------
@@ -293,32 +327,162 @@ def make_plan(
     state: IndexState,
     sources: dict[str, Source],
     failures: Sequence[Failure],
-    listed: Sequence[Path] | None,
     rebuild: bool,
 ) -> Plan:
-    """Sort the files into new, changed, unchanged and gone, and decide on a rebuild.
-
-    ``listed`` is given when a folder could not be listed: the folders that
-    were. Then an episode whose file is not found is removed only if it was in
-    one of those (a mistyped or unmounted folder must not empty the index).
-    """
+    """Sort the files into new, changed, unchanged and gone, and decide on a rebuild."""
     indexed = state.manifest
     # Same bytes and same code: a file fails as it did last time; no need to read it again.
-    known = [] if rebuild else [s for s in sources.values() if state.failures.get(s.path, ("",))[0] == s.sha]
+    known = (
+        []
+        if rebuild
+        else [
+            s for s in sources.values() if state.failures.get(s.path, ("",))[0] == s.sha
+        ]
+    )
     failures = (*failures, *(Failure(s.path, state.failures[s.path][1]) for s in known))
     failures = tuple(sorted(failures, key=lambda f: f.path))
     skip = {s.id for s in known}
-    new = tuple(s for eid, s in sources.items() if eid not in indexed and eid not in skip)
-    changed = tuple(
-        s for eid, s in sources.items() if eid in indexed and indexed[eid][1] != s.sha and eid not in skip
+    new = tuple(
+        s for eid, s in sources.items() if eid not in indexed and eid not in skip
     )
-    unchanged = tuple(s for eid, s in sources.items() if eid in indexed and indexed[eid][1] == s.sha)
-    protected: frozenset[str] = frozenset()
-    if listed is not None:
-        protected = frozenset(
-            eid for eid, (path, _) in indexed.items() if eid not in sources and Path(path).parent not in listed
+    changed = tuple(
+        s
+        for eid, s in sources.items()
+        if eid in indexed and indexed[eid][1] != s.sha and eid not in skip
+    )
+    unchanged = tuple(
+        s for eid, s in sources.items() if eid in indexed and indexed[eid][1] == s.sha
+    )
+    gone = tuple(sorted(eid for eid in indexed if eid not in sources))
+    compact = (
+        len(state.segment_ids) > MAX_SEGMENTS + 2 + state.documents // SEGMENT_DOCUMENTS
+    )
+    return Plan(
+        sources,
+        failures,
+        new,
+        changed,
+        unchanged,
+        gone,
+        rebuild or compact,
+        compact and not rebuild,
+    )
+
+
+def refuse_removals(
+    store: IndexDir,
+    state: IndexState,
+    plan: Plan,
+    folders: Sequence[Path],
+    listing: Listing,
+) -> None:
+    """Raise :class:`RemovalRefusedError` when the plan would silently empty or halve the index."""
+    indexed = state.manifest
+    for folder in folders:
+        if folder not in listing.unlisted and folder not in listing.empty:
+            continue
+        real = os.path.realpath(folder)
+        held = sum(1 for path, _ in indexed.values() if os.path.dirname(path) == real)
+        if held:
+            why = (
+                "cannot be listed"
+                if folder in listing.unlisted
+                else "holds no episode files"
+            )
+            raise RemovalRefusedError(
+                f"the folder {folder} {why}, but the index at {store.path} holds {held} episodes from it "
+                "(an unmounted disk, a failed clone?); nothing was changed. "
+                "If they were really removed, run again with --allow-removals"
+            )
+    if len(plan.gone) * 2 > len(indexed):
+        raise RemovalRefusedError(
+            f"this run would remove {len(plan.gone)} of the {len(indexed)} episodes in the index at {store.path} "
+            f"(folders: {', '.join(map(str, folders))}); nothing was changed. "
+            "If they were really removed, run again with --allow-removals"
         )
-    gone = tuple(sorted(eid for eid in indexed if eid not in sources and eid not in protected))
-    segments = len(state.segment_ids or ())
-    compact = segments > MAX_SEGMENTS + 2 + state.documents // SEGMENT_DOCUMENTS
-    return Plan(sources, failures, new, changed, unchanged, gone, protected, rebuild or compact)
+
+
+# --- doing it --------------------------------------------------------------------------------
+
+
+def _carry_out(
+    store: IndexDir,
+    plan: Plan,
+    state: IndexState,
+    folders: Sequence[Path],
+    damaged: bool,
+    progress: ProgressCallback | None,
+) -> tuple[UpdateReport, CommitRecord | None]:
+    """Apply the plan; compaction is put off when the disk is short of room for it."""
+    real_folders = tuple(
+        os.path.realpath(f) for f in folders
+    )  # Path.resolve() raises on a symlink loop
+    postponed = ""
+    if plan.compaction:
+        postponed = _compaction_room(store, state)
+        if postponed:
+            plan = replace(plan, rebuild=False, compaction=False)
+    if plan.idle and state.folders == real_folders:
+        report = UpdateReport(
+            unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures
+        )
+        return replace(report, postponed=postponed), state
+    from podsearch.index.writing import apply
+
+    def needed() -> int:
+        return _room_needed(store, plan)
+
+    try:
+        with storage_errors(store.path, needed):
+            report, after = apply(store, plan, state, real_folders, damaged, progress)
+    except DiskFullError as error:
+        if not plan.compaction:
+            raise
+        # the estimate was short: put compaction off and land the incremental commit instead
+        _tidy_after_failure(store)
+        postponed = f"compaction postponed: not enough free space ({error})"
+        plan = replace(plan, rebuild=False, compaction=False)
+        with storage_errors(store.path, needed):
+            report, after = apply(store, plan, state, real_folders, damaged, progress)
+    return replace(report, postponed=postponed), after
+
+
+def _compaction_room(store: IndexDir, state: IndexState) -> str:
+    """Why compaction must wait ('' when there is room for it)."""
+    size = sum(size for size, _ in state.files.values())
+    free = free_bytes(store.path)
+    if free is None or free >= size * COMPACTION_ROOM:
+        return ""
+    return (
+        f"compaction postponed: it needs about {megabytes(int(size * COMPACTION_ROOM))} free beside the index, "
+        f"and {megabytes(free)} is free"
+    )
+
+
+#: Index bytes written per byte of episode file read (about 1.1 on the corpus), with a margin.
+_INDEX_PER_SOURCE_BYTE = 1.5
+
+
+def _room_needed(store: IndexDir, plan: Plan) -> int:
+    """Roughly how many bytes the plan writes (for the message of a full disk)."""
+    read = 0
+    for source in plan.to_read:
+        try:
+            read += os.path.getsize(source.path)
+        except OSError:
+            pass
+    return int(read * _INDEX_PER_SOURCE_BYTE)
+
+
+def _tidy_after_failure(store: IndexDir) -> None:
+    """Remove what a failed or interrupted run wrote (still under the lock)."""
+    try:
+        generation = store.generation()
+        record = store.check_integrity(generation) if generation else None
+    except (
+        PodsearchError,
+        OSError,
+    ):  # damaged or unreadable: keep what the index may use
+        record = None
+    with contextlib.suppress(OSError):
+        store.remove_leftovers(record)

@@ -380,3 +380,65 @@ def _mini_weights(weights: array) -> Any:
     if weights.count(weights[0]) == len(weights):
         return weights[0]
     return tuple(weights)
+
+
+# --- committing
+
+
+class _FreshIndex:
+    """An index seen by a writer that replaces every segment: no table of contents is read.
+
+    A rebuild must work whatever state the folder is in (a garbage or truncated
+    table of contents, missing segment files): its writer starts from no segments
+    and commits the generation after the newest one present, which then
+    supersedes them, while searches keep using the previous one until it lands.
+    """
+
+    def __init__(self, storage: Any, schema: Any, indexname: str, generation: int) -> None:
+        self.storage = storage
+        self.schema = schema
+        self.indexname = indexname
+        self._generation = generation
+
+    def _read_toc(self) -> Any:
+        from whoosh.index import TOC
+
+        return TOC(self.schema, [], self._generation)
+
+    def lock(self, name: str) -> Any:
+        """Whoosh's per-index write lock (as :meth:`whoosh.index.FileIndex.lock`)."""
+        return self.storage.lock(self.indexname + "_" + name)
+
+    def latest_generation(self) -> int:
+        """The generation the writer's commit follows."""
+        return self._generation
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def fresh_index(storage: Any, schema: Any, indexname: str, after_generation: int) -> Any:
+    """An index object whose writers start from no segments and commit ``after_generation + 1``."""
+    return _FreshIndex(storage, schema, indexname, after_generation)
+
+
+def index_segments(ix: Any) -> list[Any]:
+    """The segments of an open Whoosh index's latest generation."""
+    return list(ix._segments())
+
+
+def close_segment(writer: BulkSegmentWriter) -> Any:
+    """Write a worker's segment and close its writer; the segment (to commit in the parent).
+
+    Not ``writer._finish()``: it would delete the temporary folder the parent's
+    writer shares with this one.
+    """
+    segment = writer._finalize_segment()
+    writer.is_closed = True
+    return segment
+
+
+def discard_segment(writer: BulkSegmentWriter) -> None:
+    """Close a worker's writer that was given no documents, writing nothing."""
+    writer._close_segment()
+    writer.is_closed = True

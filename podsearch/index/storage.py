@@ -1,15 +1,18 @@
-"""The index directory: where it is, its lock, its version, and safe reads.
+"""The index directory: where it is, its lock, its version, its integrity, and safe reads.
 
-The directory holds a Whoosh index named after the schema version, a small
-``podsearch.json`` (versions, folders, last report, manifest) and a lock file.
-Whoosh commits atomically (a new table of contents is renamed into place), so
-readers always see a complete generation; a reader that opens just as a commit
-deletes the previous generation's files retries on the new one.
+The directory holds a Whoosh index named after the schema version, one commit
+record per generation (:mod:`podsearch.index.commits`: folders, manifest, and
+the size and checksum of every file), a ``podsearch.json`` report for people
+(never read to plan an update) and a lock file. Whoosh commits atomically (a
+new table of contents is renamed into place, after the record), so readers
+always see a complete generation; a reader that opens just as a commit deletes
+the previous generation's files retries on the new one.
 
-Generation 0 of an index is the empty table of contents Whoosh writes when it
-creates one; the first podsearch commit is generation 1. An index that has
-only generation 0 (its first build was killed) counts as missing, so a search
-says "no index" instead of finding nothing.
+Generation 0 is never written by podsearch (its first commit is generation 1):
+until that commit lands there is no index, and while the lock is held that
+reads as "being built". An index whose files differ from its record is damaged:
+:meth:`IndexDir.check_integrity` says so in a few ``stat`` calls, and
+``podsearch index --rebuild`` repairs it from any state.
 """
 
 from __future__ import annotations
@@ -20,28 +23,43 @@ import fcntl
 import json
 import os
 import re
-import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from podsearch.errors import IndexLockedError, IndexMissingError, IndexVersionError
+from podsearch.errors import (
+    IndexBuildingError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexMissingError,
+    IndexVersionError,
+)
+from podsearch.index.commits import (
+    CommitRecord,
+    decode,
+    file_checksum,
+    record_name,
+    record_pattern,
+)
+from podsearch.index.durable import write_durably
+from podsearch.index.oserrors import storage_errors
 from podsearch.index.schema import SCHEMA_VERSION
+from podsearch.model import VerifyReport
 
 INDEX_NAME = f"podsearch_s{SCHEMA_VERSION}"
 META_FILE = "podsearch.json"
 LOCK_FILE = "podsearch.lock"
+#: Whoosh's own lock file of the index (an empty file, kept).
+WRITELOCK_FILE = f"{INDEX_NAME}_WRITELOCK"
 _TOC = re.compile(r"_(\w+?)_(\d+)\.toc$")
 #: Files of a podsearch index of any schema version: its tables of contents (also
-#: half-written ones, ``_podsearch_s1_3.toc.1700000000.5``), segment files, lock, temp folder.
+#: half-written ones, ``_podsearch_s1_3.toc.1700000000.5``), records, segment files, lock, temp folder.
 _INDEX_FILE = re.compile(r"_?(podsearch_s\d+)(?:_|\.tmp$)")
 #: A segment file of the current index (as Whoosh names them): the segment id.
 _SEGMENT_FILE = re.compile(rf"({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
-
-#: How often a read is retried when a concurrent commit removed files under it.
-READ_ATTEMPTS = 8
-
-T = TypeVar("T")
+_RECORD = record_pattern(INDEX_NAME)
+#: Whoosh's temporary folder of a writer (``podsearch_s3.tmp``).
+TEMP_FOLDER = f"{INDEX_NAME}.tmp"
 
 
 def default_index_path() -> Path:
@@ -83,7 +101,8 @@ class IndexDir:
         return (self.generation() or 0) >= 1
 
     def check(self) -> None:
-        """Raise :class:`IndexMissingError` or :class:`IndexVersionError` unless usable."""
+        """Raise :class:`IndexMissingError`, :class:`IndexBuildingError` or
+        :class:`IndexVersionError` unless an index is there (see :meth:`check_integrity`)."""
         if self.exists():
             return
         if self.index_names() - {INDEX_NAME}:
@@ -92,63 +111,126 @@ class IndexDir:
                 f"the index at {self.path} was written by podsearch {written_by} with another "
                 f"layout; rebuild it with: podsearch index --rebuild --index {self.path}"
             )
+        if self.is_locked():
+            raise IndexBuildingError(f"the index at {self.path} is being built; try again in a moment")
         raise IndexMissingError(
             f"no index at {self.path}; build one with: podsearch index EPISODES_FOLDER --index {self.path}"
         )
 
+    def is_locked(self) -> bool:
+        """Whether an update holds the lock now (read-only: creates nothing)."""
+        try:
+            descriptor = os.open(self.path / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(descriptor)  # also releases the shared lock just taken
+        return False
+
+    # --- integrity -----------------------------------------------------------------------
+
+    def record(self, generation: int) -> CommitRecord:
+        """The commit record of a generation; :class:`IndexDamagedError` when missing or damaged.
+
+        Raises ``FileNotFoundError`` instead when a newer generation replaced it meanwhile.
+        """
+        name = record_name(INDEX_NAME, generation)
+        try:
+            data = (self.path / name).read_bytes()
+        except FileNotFoundError:
+            self._damaged(generation, name)
+        except OSError as error:
+            raise self._unreadable(error) from None
+        try:
+            record = decode(data)
+        except ValueError:
+            self._damaged(generation, name)
+        if record.generation != generation:
+            self._damaged(generation, name)
+        return record
+
+    def check_integrity(self, generation: int | None = None) -> CommitRecord:
+        """Check that every file a generation (default: the latest) uses is there with its recorded size.
+
+        A few ``stat`` calls: call it whenever a generation is opened. Returns the
+        generation's record; raises :class:`IndexDamagedError` ("… repair it with:
+        podsearch index --rebuild"), the errors of :meth:`check` when there is no
+        index, and ``FileNotFoundError`` when a commit replaced the generation
+        while it was checked (start again on the new one).
+        """
+        if generation is None:
+            self.check()
+            generation = self.generation()
+            assert generation is not None
+        record = self.record(generation)
+        for name, (size, _) in record.files.items():
+            try:
+                found = os.stat(self.path / name).st_size
+            except FileNotFoundError:
+                found = None
+            except OSError as error:
+                raise self._unreadable(error) from None
+            if found != size:
+                self._damaged(generation, name)
+        return record
+
+    def verify(self) -> VerifyReport:
+        """Read every file of the latest generation and compare it with the checksum its commit recorded."""
+        generation = self.generation() if self.exists() else None
+        if generation is None:
+            self.check()
+        assert generation is not None
+        try:
+            record = self.record(generation)
+        except IndexDamagedError:
+            return VerifyReport(str(self.path), generation, damaged=(f"{record_name(INDEX_NAME, generation)}: unreadable",))
+        damaged: list[str] = []
+        checked = 0
+        for name, (size, crc) in sorted(record.files.items()):
+            path = self.path / name
+            try:
+                found = os.stat(path).st_size
+                if found != size:
+                    damaged.append(f"{name}: {found} bytes instead of {size}")
+                elif file_checksum(path) != crc:
+                    damaged.append(f"{name}: its content changed since it was written")
+                checked += found
+            except FileNotFoundError:
+                damaged.append(f"{name}: missing")
+            except OSError as error:
+                damaged.append(f"{name}: unreadable ({error.strerror or error})")
+        if damaged and self.generation() != generation:
+            return self.verify()  # a commit replaced the generation meanwhile: verify the new one
+        return VerifyReport(str(self.path), generation, len(record.files), checked, tuple(damaged))
+
+    def _damaged(self, generation: int, name: str) -> Any:
+        if self.generation() != generation:
+            raise FileNotFoundError(f"the index at {self.path} changed while it was checked")
+        raise IndexDamagedError(f"the index at {self.path} is damaged ({name}); repair it with: podsearch index --rebuild")
+
+    def _unreadable(self, error: OSError) -> Exception:
+        from podsearch.index.oserrors import translate
+
+        return translate(error, self.path)
+
     # --- reading -----------------------------------------------------------------------
 
     def open(self) -> Any:
-        """The Whoosh index (read-only use), after :meth:`check`."""
+        """The Whoosh index (read-only use), after :meth:`check_integrity`.
+
+        Raises ``FileNotFoundError`` when a commit replaced the checked generation meanwhile.
+        """
         from whoosh.filedb.filestore import FileStorage
 
-        self.check()
-        return FileStorage(str(self.path), readonly=True).open_index(INDEX_NAME)
-
-    def searcher(self) -> Any:
-        """A Whoosh searcher of the latest generation that a later commit cannot break.
-
-        Whoosh opens some files of a segment only when first needed (stored
-        fields, field lengths). A commit deletes the files of segments it
-        replaced, and then a kept searcher finds one missing: Whoosh reports a
-        missing stored-fields file as ``None`` (a ``TypeError`` later) and a
-        missing lengths file as length 0 (wrong scores, silently). So every such
-        file is opened now, and the searcher is used only if no newer
-        generation appeared meanwhile: deletions start only after a newer table
-        of contents exists, so every file found was whole. An open file stays
-        readable after its deletion. Raises ``FileNotFoundError`` (see
-        :meth:`retrying`) when a commit got in the way.
-        """
-        searcher = self.open().searcher()
-        try:
-            for reader, _ in searcher.reader().leaf_readers():
-                _open_lazy_files(reader)
-            if not searcher.up_to_date():
-                raise FileNotFoundError(f"the index at {self.path} changed while it was opened")
-        except BaseException:
-            searcher.close()
-            raise
-        return searcher
-
-    def retrying(self, attempt: Callable[[], T], on_retry: Callable[[], None] | None = None) -> T:
-        """Run a read, starting again when a concurrent commit removed files under it.
-
-        A commit renames a new table of contents into place and then deletes the
-        files only the old one used; a reader caught in between sees
-        ``FileNotFoundError`` and simply starts again on the new generation.
-        """
-        for tries in range(1, READ_ATTEMPTS + 1):
-            try:
-                return attempt()
-            except (FileNotFoundError, EOFError) as error:
-                if tries == READ_ATTEMPTS:
-                    raise IndexMissingError(
-                        f"the index at {self.path} kept changing while being read ({error}); try again"
-                    ) from None
-                if on_retry is not None:
-                    on_retry()
-                time.sleep(0.01 * tries)
-        raise AssertionError("unreachable")
+        generation = self.check_integrity().generation
+        ix = FileStorage(str(self.path), readonly=True).open_index(INDEX_NAME)
+        if ix.latest_generation() != generation:
+            raise FileNotFoundError(f"the index at {self.path} changed while it was opened")
+        return ix
 
     def read_meta(self) -> dict[str, Any]:
         """The contents of ``podsearch.json`` (empty when missing or unreadable)."""
@@ -159,60 +241,60 @@ class IndexDir:
         return data if isinstance(data, dict) else {}
 
     def size_on_disk(self) -> int:
-        """Bytes used by the directory's files."""
-        total = 0
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(self.path):
-                if entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-        return total
+        """Bytes used by the directory's files, those in its sub-folders (a writer's temporary one) included."""
+        return _tree_size(self.path)
 
     # --- writing (only for `index` / `update`) ------------------------------------------
 
     def write_meta(self, data: dict[str, Any]) -> None:
-        """Replace ``podsearch.json`` atomically."""
-        temporary = self.path / f".{META_FILE}.{os.getpid()}.tmp"
+        """Replace ``podsearch.json`` atomically and durably (synced before it is named)."""
         # ensure_ascii: a file name that is not UTF-8 (surrogate escapes) must not break the write
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=True), encoding="utf-8")
-        os.replace(temporary, self.path / META_FILE)
+        write_durably(self.path / META_FILE, json.dumps(data, indent=2, ensure_ascii=True).encode("ascii"))
 
-    def remove_leftovers(self, other_versions: bool) -> None:
-        """Delete what a killed indexer left behind (only while holding :meth:`lock`).
+    def remove_leftovers(self, record: CommitRecord | None, other_versions: bool = False) -> None:
+        """Delete what failed, killed or interrupted runs left behind (only while holding :meth:`lock`).
 
-        That is half-written tables of contents and temporary copies of
-        ``podsearch.json``; with ``other_versions``, also every file of an index
-        of another schema version (once the current one is built, so that until
-        then a search says which version the index is from).
+        Always: half-written tables of contents and records, temporary files and
+        Whoosh's temporary folder. With ``record``, the latest generation's: every
+        file of the current index it does not name (older generations, segments of
+        unfinished runs). Without one, only segments while no generation exists at
+        all (a killed first build). With ``other_versions``, also every file of an
+        index of another schema version (once the current one is built, so that
+        until then a search says which version the index is from).
         """
+        keep = {*record.files, record_name(INDEX_NAME, record.generation)} if record is not None else None
+        committed = self.generation() is not None
         for entry in self._entries():
-            match = _INDEX_FILE.match(entry.name)
-            stale = (
-                (other_versions and match is not None and match.group(1) != INDEX_NAME)
-                or (entry.name.startswith(f"_{INDEX_NAME}_") and not entry.name.endswith(".toc"))
-                or (entry.name.startswith(f".{META_FILE}.") and entry.name.endswith(".tmp"))
-            )
+            name = entry.name
+            match = _INDEX_FILE.match(name)
+            if name in (LOCK_FILE, META_FILE, WRITELOCK_FILE):
+                stale = False
+            elif name == TEMP_FOLDER or (name.startswith(".") and name.endswith(".tmp")):
+                stale = True
+            elif match is not None and match.group(1) != INDEX_NAME:
+                stale = other_versions
+            elif _TOC.match(name) or _RECORD.match(name) or _SEGMENT_FILE.match(name):
+                if keep is not None:
+                    stale = name not in keep
+                else:  # a generation 0 (older versions), or segments no generation may use
+                    toc = _TOC.match(name)
+                    stale = (toc is not None and toc.group(2) == "0") or (
+                        not committed and _SEGMENT_FILE.match(name) is not None
+                    )
+            else:  # a half-written table of contents (``_podsearch_s3_4.toc.1700000000.5``)
+                stale = name.startswith(f"_{INDEX_NAME}_")
             if stale:
                 _remove(Path(entry.path))
 
-    def remove_unused(self, generation: int | None, segment_ids: Collection[str] | None) -> None:
-        """Delete the current index's files that its latest generation does not use.
-
-        Whoosh does this at each commit; a kill, or a run that commits nothing,
-        can leave older tables of contents and unfinished segments behind.
-        ``segment_ids`` ``None`` means unknown: then nothing is deleted.
-        """
-        if generation is None or segment_ids is None:
-            return
-        keep = set(segment_ids)
+    def segment_files(self, segment_ids: Collection[str]) -> list[str]:
+        """The names of the files of these segments of the current index."""
+        wanted = set(segment_ids)
+        found = []
         for entry in self._entries():
-            toc = _TOC.match(entry.name)
-            if toc:
-                unused = toc.group(1) == INDEX_NAME and int(toc.group(2)) != generation
-            else:
-                segment = _SEGMENT_FILE.match(entry.name)
-                unused = segment is not None and segment.group(1) not in keep
-            if unused:
-                _remove(Path(entry.path))
+            match = _SEGMENT_FILE.match(entry.name)
+            if match is not None and match.group(1) in wanted:
+                found.append(entry.name)
+        return sorted(found)
 
     def _entries(self) -> list[os.DirEntry[str]]:
         try:
@@ -223,8 +305,9 @@ class IndexDir:
     @contextlib.contextmanager
     def lock(self, wait: bool = False) -> Iterator[None]:
         """Hold the writer lock: one indexer at a time, released even on ``kill -9``."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        with storage_errors(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -240,6 +323,18 @@ class IndexDir:
             os.close(descriptor)  # closing releases the lock
 
 
+def _tree_size(folder: Path) -> int:
+    total = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    total += _tree_size(Path(entry.path))
+                elif not entry.is_symlink():
+                    total += entry.stat(follow_symlinks=False).st_size
+    return total
+
+
 def _remove(path: Path) -> None:
     """Delete a file or a folder of files; one still in use elsewhere is left for next time."""
     with contextlib.suppress(OSError):
@@ -251,18 +346,3 @@ def _remove(path: Path) -> None:
         else:
             path.unlink()
 
-
-def _open_lazy_files(reader: Any) -> None:
-    """Open the column files Whoosh would open on first use (see :meth:`IndexDir.searcher`)."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
-
-    perdoc = getattr(reader, "_perdoc", None)
-    if perdoc is None:  # an empty index has no segment files
-        return
-    if reader.doc_count_all() and perdoc._cached_reader("_stored", STORED_COLUMN) is None:
-        raise FileNotFoundError(f"the stored fields of segment {reader.segment().segment_id()}")
-    for name, field in reader.schema.items():
-        if field.scorable:
-            perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
-        if field.column_type:
-            perdoc._cached_reader(name, field.column_type)

@@ -11,13 +11,31 @@ Whoosh's own parallel writer collects worker segments with a one-second
 timeout and silently drops a worker that died. Here a worker reports every file
 it was given and the documents in each segment it wrote; the parent refuses to
 commit when a worker died, a file is missing, or a segment holds other than the
-documents that were sent to it.
+documents that were sent to it. A worker that meets a file-system error (a full
+disk) reports it, and the parent raises the matching
+:class:`~podsearch.errors.StorageError`. Workers die with the parent (Linux:
+``PR_SET_PDEATHSIG``), and the parent kills them on any exception, so a killed
+update never leaves a process holding the index. Worker segments are committed
+in the order of the shares, whatever order the workers finish in: the same
+files always give the same index.
+
+Each file is read once: the bytes parsed are the bytes hashed for the
+manifest, so a file edited during a run is indexed as read, and the next run
+sees that it changed.
+
+The commit writes the generation's record (:mod:`podsearch.index.commits`) just
+before Whoosh renames the new table of contents into place. A rebuild never
+reads the current table of contents: it starts from no segments and supersedes
+whatever is there, so it works from any state of the folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
@@ -27,21 +45,30 @@ from typing import Any
 
 from podsearch.errors import EpisodeError, PodsearchError
 from podsearch.index import indexer
-from podsearch.index.segments import BulkSegmentWriter, collector_paused
+from podsearch.index.commits import CommitRecord, describe_files, encode, record_name
 from podsearch.index.documents import episode_documents, episode_from_stored
-from podsearch.index.durable import DurableFileStorage
+from podsearch.index.durable import DurableFileStorage, write_durably
 from podsearch.index.indexer import (
     IndexState,
     Plan,
     Progress,
     ProgressCallback,
     Source,
-    read_state,
 )
+from podsearch.index.oserrors import error_from_worker
 from podsearch.index.schema import EPISODE, PARAGRAPH, make_schema
+from podsearch.index.segments import (
+    BulkSegmentWriter,
+    close_segment,
+    collector_paused,
+    discard_segment,
+    fresh_index,
+)
 from podsearch.index.storage import INDEX_NAME, IndexDir
 from podsearch.model import Failure, UpdateReport
 from podsearch.reading.episodes import People, read_episode
+from podsearch.reading.folders import bytes_sha, episode_sha
+from podsearch.reading.frontmatter import read_bytes
 
 #: Worker processes for a large update (the machines this runs on have two cores).
 WORKERS = 2
@@ -51,12 +78,13 @@ WORKERS = 2
 
 @dataclass(frozen=True)
 class Outcome:
-    """One file read: its paragraphs and documents, or why it failed."""
+    """One file read: its paragraphs and documents, or why it failed; the hash of the bytes read."""
 
     id: str
     paragraphs: int | None = None
     documents: int = 0
     failure: str | None = None
+    sha: str = ""
 
 
 @dataclass
@@ -75,12 +103,18 @@ class Built:
 class Writer(BulkSegmentWriter):
     """The parent writer: deletions, small additions, and the final commit."""
 
-    def commit_segments(self, extra: Sequence[Any], clear: bool) -> list[Any]:
+    def commit_segments(
+        self,
+        extra: Sequence[Any],
+        clear: bool,
+        before_commit: Callable[[list[Any], int, str], None],
+    ) -> list[Any]:
         """Commit this writer's work plus segments written by workers, atomically.
 
         ``clear`` drops every earlier segment (a rebuild); otherwise existing
         segments are kept as they are, minus any left empty by deletions.
-        Returns the committed segments.
+        ``before_commit`` gets the segments, the generation and the written table
+        of contents just before it is renamed into place. Returns the committed segments.
         """
         self._check_state()
         final = [] if clear else [s for s in self.segments if s.doc_count() > 0]
@@ -89,30 +123,58 @@ class Writer(BulkSegmentWriter):
         else:
             self._close_segment()
         final.extend(extra)
-        self._commit_toc(final)
+        toc = f"_{self.indexname}_{self.generation}.toc"
+
+        def renaming(old: str, new: str) -> None:
+            if new == toc:
+                before_commit(final, self.generation, old)
+
+        self.storage.before_rename = renaming
+        try:
+            self._commit_toc(final)
+        finally:
+            self.storage.before_rename = None
         self._finish()
         return final
 
 
 def apply(
-    store: IndexDir, plan: Plan, state: IndexState, progress: ProgressCallback | None
-) -> tuple[UpdateReport, IndexState]:
-    """Carry out ``plan`` on an index in ``state``; the report, and the state afterwards."""
+    store: IndexDir,
+    plan: Plan,
+    state: IndexState,
+    folders: tuple[str, ...],
+    damaged: bool,
+    progress: ProgressCallback | None,
+) -> tuple[UpdateReport, CommitRecord]:
+    """Carry out ``plan`` on an index in ``state``; the report, and the record of the index afterwards.
+
+    ``damaged``: the current index cannot be trusted, so nothing is carried over from it.
+    """
     storage = DurableFileStorage(str(store.path))
-    if store.generation() is None:
-        ix = storage.create_index(make_schema(), indexname=INDEX_NAME)
-    else:  # also an index whose first build was killed (generation 0): build into it
+    if (
+        plan.rebuild
+    ):  # never reads the current table of contents (see the module docstring)
+        ix = fresh_index(storage, make_schema(), INDEX_NAME, store.generation() or 0)
+    else:
         ix = storage.open_index(INDEX_NAME)
     try:
         with collector_paused():
-            report, committed = _write(ix, store, plan, progress)
-        return report, read_state(ix) if committed else state
+            return _write(ix, store, storage, plan, state, folders, damaged, progress)
     finally:
         ix.close()
 
 
-def _write(ix: Any, store: IndexDir, plan: Plan, progress: ProgressCallback | None) -> tuple[UpdateReport, bool]:
-    """Read, index, delete and commit; the report, and whether a commit was made."""
+def _write(
+    ix: Any,
+    store: IndexDir,
+    storage: DurableFileStorage,
+    plan: Plan,
+    state: IndexState,
+    folders: tuple[str, ...],
+    damaged: bool,
+    progress: ProgressCallback | None,
+) -> tuple[UpdateReport, CommitRecord]:
+    """Read, index, delete and commit (when anything changed); the report and the record after."""
     sources = plan.to_read
     tracker = _Tracker(len(sources), progress)
     parallel = (
@@ -120,7 +182,9 @@ def _write(ix: Any, store: IndexDir, plan: Plan, progress: ProgressCallback | No
         and "fork" in get_all_start_methods()
         and (os.cpu_count() or 1) > 1
     )
-    built = _build_in_workers(store.path, sources, tracker.advance) if parallel else Built()
+    built = (
+        _build_in_workers(store.path, sources, tracker.advance) if parallel else Built()
+    )
     # The parent's writer is made after the workers are forked, so they inherit none of its files.
     writer = Writer(ix)
     try:
@@ -130,36 +194,113 @@ def _write(ix: Any, store: IndexDir, plan: Plan, progress: ProgressCallback | No
         failed = {o.id for o in built.outcomes if o.paragraphs is None}
         # the documents this process's writer was given (the workers' are checked apart)
         in_writer = 0 if parallel else sum(o.documents for o in built.outcomes)
+        carried: set[str] = set()
         if plan.rebuild:
-            # Nothing lost: an indexed episode whose file now fails, or whose folder
-            # could not be listed, is carried over from the index into the rebuilt one.
-            keep = ((failed & set(_indexed_ids(ix))) | plan.protected) - read
-            in_writer += _carry_over(ix, writer, keep)
+            # Nothing lost: an indexed episode whose file now fails is carried over
+            # from the index into the rebuilt one (unless the index is damaged).
+            carried = set() if damaged else (failed & set(state.manifest)) - read
+            in_writer += _carry_over(storage, writer, carried)
         else:
             for eid in [s.id for s in plan.changed if s.id in read] + list(plan.gone):
                 writer.delete_by_term("eid", eid)
         report = _report(plan, built, failed, read)
-        if not (plan.rebuild or report.changed):
+        record = _next_record(plan, state, built, report, folders, carried)
+        unchanged = (record.manifest, record.folders, record.failures) == (
+            state.manifest,
+            state.folders,
+            state.failures,
+        )
+        if not plan.rebuild and unchanged:
             writer.cancel()
-            return report, False
+            return report, state
         _check_documents(built, writer, in_writer)
-        writer.commit_segments([segment for segment, _ in built.segments], clear=plan.rebuild)
+        committed: list[CommitRecord] = []
+
+        def write_record(segments: list[Any], generation: int, toc: str) -> None:
+            committed.append(
+                _write_record(store, record, segments, generation, toc, state)
+            )
+
+        writer.commit_segments(
+            [segment for segment, _ in built.segments], plan.rebuild, write_record
+        )
     except BaseException:
         if not writer.is_closed:
             writer.cancel()
         raise
-    return report, True
+    return report, committed[0]
 
 
-def _indexed_ids(ix: Any) -> set[str]:
-    """The ids of the episodes the index holds."""
-    with ix.searcher() as searcher:
-        return {stored["eid"] for stored in searcher.documents(kind=EPISODE)}
+def _next_record(
+    plan: Plan,
+    state: IndexState,
+    built: Built,
+    report: UpdateReport,
+    folders: tuple[str, ...],
+    carried: set[str],
+) -> CommitRecord:
+    """What the index holds after the commit (its files are added when it is written)."""
+    manifest = (
+        {}
+        if plan.rebuild
+        else {
+            eid: entry for eid, entry in state.manifest.items() if eid not in plan.gone
+        }
+    )
+    manifest.update((eid, state.manifest[eid]) for eid in carried)
+    paths = {s.id: s.path for s in plan.to_read}
+    shas = {s.path: s.sha for s in plan.sources.values()}
+    for outcome in built.outcomes:
+        if outcome.sha:
+            shas[paths[outcome.id]] = outcome.sha
+        if outcome.paragraphs is not None:
+            manifest[outcome.id] = (
+                paths[outcome.id],
+                outcome.sha or plan.sources[outcome.id].sha,
+            )
+    # only failures of files that were hashed, i.e. that can be recognised next time
+    failures = {
+        f.path: (shas[f.path], f.message) for f in report.failed if f.path in shas
+    }
+    return CommitRecord(
+        generation=state.generation,
+        folders=folders,
+        manifest=manifest,
+        failures=failures,
+    )
+
+
+def _write_record(
+    store: IndexDir,
+    record: CommitRecord,
+    segments: list[Any],
+    generation: int,
+    toc: str,
+    state: IndexState,
+) -> CommitRecord:
+    """Write the generation's record, synced, naming every file of ``segments`` and the table of contents."""
+    ids = tuple(segment.segment_id() for segment in segments)
+    final_toc = f"_{INDEX_NAME}_{generation}.toc"
+    names = [*store.segment_files(ids), final_toc]
+    files = describe_files(store.path, names, state.files, renamed={final_toc: toc})
+    complete = CommitRecord(
+        generation=generation,
+        folders=record.folders,
+        manifest=record.manifest,
+        failures=record.failures,
+        segment_ids=ids,
+        documents=sum(segment.doc_count_all() for segment in segments),
+        files=files,
+    )
+    write_durably(store.path / record_name(INDEX_NAME, generation), encode(complete))
+    return complete
 
 
 def _report(plan: Plan, built: Built, failed: set[str], read: set[str]) -> UpdateReport:
     paths = {s.id: s.path for s in plan.to_read}
-    failures = [Failure(paths[o.id], o.failure) for o in built.outcomes if o.failure is not None]
+    failures = [
+        Failure(paths[o.id], o.failure) for o in built.outcomes if o.failure is not None
+    ]
     return UpdateReport(
         added=tuple(s.id for s in plan.new if s.id in read),
         updated=tuple(s.id for s in plan.changed if s.id in read),
@@ -171,9 +312,14 @@ def _report(plan: Plan, built: Built, failed: set[str], read: set[str]) -> Updat
     )
 
 
-def _carry_over(ix: Any, writer: Writer, episode_ids: set[str]) -> int:
+def _carry_over(
+    storage: DurableFileStorage, writer: Writer, episode_ids: set[str]
+) -> int:
     """Re-add the indexed copy of these episodes to a rebuild; the documents added."""
+    if not episode_ids:
+        return 0
     added = 0
+    ix = storage.open_index(INDEX_NAME)
     with ix.searcher() as searcher:
         for eid in sorted(episode_ids):
             head = searcher.document(kind=EPISODE, eid=eid)
@@ -188,7 +334,9 @@ def _carry_over(ix: Any, writer: Writer, episode_ids: set[str]) -> int:
 def _check_documents(built: Built, writer: Writer, in_writer: int) -> None:
     """Trust no writer blindly: every segment must hold the documents sent to it."""
     if writer.docnum != in_writer:
-        raise PodsearchError(f"the index writer holds {writer.docnum} of {in_writer} documents; the index is unchanged")
+        raise PodsearchError(
+            f"the index writer holds {writer.docnum} of {in_writer} documents; the index is unchanged"
+        )
     for segment, documents in built.segments:
         if segment.doc_count_all() != documents:
             raise PodsearchError(
@@ -201,31 +349,39 @@ def _check_documents(built: Built, writer: Writer, in_writer: int) -> None:
 
 
 def _index_files(
-    sources: Sequence[Source], add: Callable[[Source, Any], int], advance: Callable[[int], None]
+    sources: Sequence[Source],
+    add: Callable[[Source, Any, str], int],
+    advance: Callable[[int], None],
 ) -> list[Outcome]:
-    """Read each file and hand its episode to ``add`` (which returns the documents added)."""
+    """Read each file once and hand its episode and the hash of the bytes read to ``add``
+    (which returns the documents added)."""
     outcomes: list[Outcome] = []
     people: dict[Path, People] = {}
     for source in sources:
         folder = Path(source.path).parent
         if folder not in people:
             people[folder] = People.beside(folder)
+        sha = source.sha
         try:
-            episode = read_episode(source.path, people[folder])
+            raw = read_bytes(Path(source.path))
+            sha = episode_sha(
+                bytes_sha(raw), source.guests
+            )  # what is parsed, not what was listed
+            episode = read_episode(source.path, people[folder], raw)
         except EpisodeError as error:
-            outcomes.append(Outcome(source.id, failure=_failure_text(error)))
+            outcomes.append(Outcome(source.id, failure=_failure_text(error), sha=sha))
             advance(0)
             continue
-        documents = add(source, episode)
-        outcomes.append(Outcome(source.id, documents - 1, documents))
+        documents = add(source, episode, sha)
+        outcomes.append(Outcome(source.id, documents - 1, documents, sha=sha))
         advance(documents - 1)
     return outcomes
 
 
-def _adder(writer: BulkSegmentWriter) -> Callable[[Source, Any], int]:
-    def add(source: Source, episode: Any) -> int:
+def _adder(writer: BulkSegmentWriter) -> Callable[[Source, Any, str], int]:
+    def add(source: Source, episode: Any, sha: str) -> int:
         count = 0
-        for document in episode_documents(episode, source.path, source.sha):
+        for document in episode_documents(episode, source.path, sha):
             writer.add_document(**document)
             count += 1
         return count
@@ -233,7 +389,9 @@ def _adder(writer: BulkSegmentWriter) -> Callable[[Source, Any], int]:
     return add
 
 
-def _build_in_writer(writer: Writer, sources: Sequence[Source], advance: Callable[[int], None]) -> Built:
+def _build_in_writer(
+    writer: Writer, sources: Sequence[Source], advance: Callable[[int], None]
+) -> Built:
     return Built(_index_files(sources, _adder(writer), advance))
 
 
@@ -260,38 +418,54 @@ class _Tracker:
 # --- worker processes ------------------------------------------------------------------------
 
 
-def _build_in_workers(index_path: Path, sources: Sequence[Source], advance: Callable[[int], None]) -> Built:
-    """Two forked workers each index a share of the files into segments of their own."""
+def _build_in_workers(
+    index_path: Path, sources: Sequence[Source], advance: Callable[[int], None]
+) -> Built:
+    """Two forked workers each index a share of the files into segments of their own.
+
+    Their results are taken in the order of the shares, not of their finishing,
+    so the same files always give the same segments in the same order.
+    """
     context = get_context("fork")
     workers: list[tuple[Any, Connection, list[Source]]] = []
-    built = Built()
+    results: dict[int, tuple[list[Outcome], list[tuple[Any, int]]]] = {}
     try:
         for share in _shares(sources, WORKERS):
             receiver, sender = context.Pipe(duplex=False)
             inherited = [r for _, r, _ in workers] + [receiver]
             process = context.Process(
-                target=_worker, args=(str(index_path), share, sender, inherited), daemon=True
+                target=_worker,
+                args=(str(index_path), share, sender, inherited),
+                daemon=True,
             )
             process.start()
             sender.close()  # only the worker writes: EOF here means it is gone
             workers.append((process, receiver, share))
-        pending = {receiver: (process, share) for process, receiver, share in workers}
+        pending = {receiver: number for number, (_, receiver, _) in enumerate(workers)}
         while pending:
             for receiver in wait(list(pending)):
-                process, share = pending[receiver]
-                if _receive(receiver, process, share, built, advance):
+                number = pending[receiver]
+                result = _receive(receiver, workers[number][0], advance)
+                if result is not None:
+                    results[number] = result
                     del pending[receiver]
+        built = Built()
+        for number, (_, _, share) in enumerate(workers):
+            accept(share, *results[number], built)
     finally:
+        # after a failure or an interruption (Ctrl-C, SIGTERM): stop the workers now
         for process, receiver, _ in workers:
-            if process.is_alive():  # only after a failure: stop the other worker
+            if process.is_alive():
                 process.kill()
             process.join()
             receiver.close()
     return built
 
 
-def _receive(receiver: Connection, process: Any, share: list[Source], built: Built, advance: Callable[[int], None]) -> bool:
-    """Take one message from a worker; whether it was its last."""
+def _receive(
+    receiver: Connection, process: Any, advance: Callable[[int], None]
+) -> tuple[list[Outcome], list[tuple[Any, int]]] | None:
+    """Take one message from a worker: its results when it was the last, else ``None``."""
     try:
         kind, payload = receiver.recv()
     except EOFError:
@@ -301,16 +475,26 @@ def _receive(receiver: Connection, process: Any, share: list[Source], built: Bui
         ) from None
     if kind == "file":
         advance(payload)
-        return False
+        return None
+    if (
+        kind == "oserror"
+    ):  # a full disk, a permission: the parent says which (see indexer.update)
+        raise error_from_worker(*payload)
     outcomes, segments = payload
-    accept(share, outcomes, segments, built)
-    return True
+    return outcomes, segments
 
 
-def accept(share: Sequence[Source], outcomes: list[Outcome], segments: list[tuple[Any, int]], built: Built) -> None:
+def accept(
+    share: Sequence[Source],
+    outcomes: list[Outcome],
+    segments: list[tuple[Any, int]],
+    built: Built,
+) -> None:
     """Add a worker's results to ``built``, unless a file or a segment is missing."""
     if sorted(o.id for o in outcomes) != sorted(s.id for s in share):
-        raise PodsearchError("an indexing worker did not report every file; the index is unchanged")
+        raise PodsearchError(
+            "an indexing worker did not report every file; the index is unchanged"
+        )
     expected = sum(o.documents for o in outcomes if o.paragraphs is not None)
     if sum(documents for _, documents in segments) != expected:
         raise PodsearchError(
@@ -325,7 +509,9 @@ def _shares(sources: Sequence[Source], workers: int) -> list[list[Source]]:
     """Split the files into balanced shares: an episode's cost is about its size."""
     shares: list[list[Source]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for size, source in sorted(((_size(s.path), s) for s in sources), key=lambda pair: -pair[0]):
+    for size, source in sorted(
+        ((_size(s.path), s) for s in sources), key=lambda pair: -pair[0]
+    ):
         lightest = loads.index(min(loads))
         shares[lightest].append(source)
         loads[lightest] += size
@@ -339,63 +525,84 @@ def _size(path: str) -> int:
         return 0
 
 
-def _worker(index_path: str, sources: list[Source], sender: Connection, inherited: list[Connection]) -> None:
-    """In a worker process: index some files into segments, report each file and the segments."""
-    # Ctrl-C reaches the whole process group: the parent stops the workers itself.
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when the parent process dies (Linux), so a killed
+    update never leaves workers behind; elsewhere the worker checks at each file."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _worker(
+    index_path: str,
+    sources: list[Source],
+    sender: Connection,
+    inherited: list[Connection],
+) -> None:
+    """In a worker process: index some files into segments, report each file and the segments.
+
+    A file-system error (a full disk) is sent to the parent as ``("oserror", …)``.
+    """
+    parent = os.getppid()
+    _die_with_parent(parent)
+    # Ctrl-C and SIGTERM reach the whole process group: the parent stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # The parent's ends of the pipes came along with the fork: closing them here
     # means a send fails, instead of filling a pipe nobody reads, once the parent is gone.
     for connection in inherited:
         connection.close()
-    parent = os.getppid()
 
     def report_file(paragraphs: int) -> None:
         if os.getppid() != parent:  # the parent was killed: its update is void
             os._exit(1)
         sender.send(("file", paragraphs))
 
+    try:
+        message = ("done", _index_share(index_path, sources, report_file))
+    except OSError as error:
+        message = ("oserror", (error.errno, error.strerror, error.filename))
+    try:
+        sender.send(message)
+    except BrokenPipeError:  # the parent was killed meanwhile
+        os._exit(1)
+    sender.close()
+
+
+def _index_share(
+    index_path: str, sources: list[Source], report_file: Callable[[int], None]
+) -> tuple[list[Outcome], list[tuple[Any, int]]]:
     with collector_paused():
-        ix = DurableFileStorage(index_path).open_index(INDEX_NAME)
+        ix = fresh_index(DurableFileStorage(index_path), make_schema(), INDEX_NAME, 0)
         segments: list[tuple[Any, int]] = []
         writer = BulkSegmentWriter(ix, _lk=False)
         documents = 0
 
-        def add(source: Source, episode: Any) -> int:
+        def add(source: Source, episode: Any, sha: str) -> int:
             nonlocal writer, documents
-            count = _adder(writer)(source, episode)
+            count = _adder(writer)(source, episode, sha)
             documents += count
             if writer.docnum >= indexer.SEGMENT_DOCUMENTS:
-                segments.append((_close_segment(writer), documents))
+                segments.append((close_segment(writer), documents))
                 writer.release()
                 writer, documents = BulkSegmentWriter(ix, _lk=False), 0
             return count
 
         outcomes = _index_files(sources, add, report_file)
         if writer.docnum:
-            segments.append((_close_segment(writer), documents))
+            segments.append((close_segment(writer), documents))
         else:
-            _discard(writer)
+            discard_segment(writer)
         _KEPT_UNTIL_EXIT.append(writer)
-        try:
-            sender.send(("done", (outcomes, segments)))
-        except BrokenPipeError:  # the parent was killed meanwhile
-            os._exit(1)
-    sender.close()
+    return outcomes, segments
 
 
 #: A worker's last writer: its postings are freed when the process exits, all at
 #: once, instead of object by object (a quarter of a second for the corpus).
 _KEPT_UNTIL_EXIT: list[BulkSegmentWriter] = []
-
-
-def _close_segment(writer: BulkSegmentWriter) -> Any:
-    segment = writer._finalize_segment()
-    # Not writer._finish(): it would delete the temporary folder the parent's
-    # writer shares with this one.
-    writer.is_closed = True
-    return segment
-
-
-def _discard(writer: BulkSegmentWriter) -> None:
-    writer._close_segment()
-    writer.is_closed = True

@@ -29,6 +29,7 @@ from podsearch.reading.folders import people_folder
 from podsearch.reading.frontmatter import (
     MAX_FILE_BYTES,
     check_file_name,
+    decode_text,
     front_matter,
     kind_of,
     read_text,
@@ -83,8 +84,8 @@ class People:
         return _tidy(title) if isinstance(title, str) else None
 
 
-def read_episode(path: Path | str, people: People | None = None) -> Episode:
-    """Read one episode file.
+def read_episode(path: Path | str, people: People | None = None, raw: bytes | None = None) -> Episode:
+    """Read one episode file, or parse ``raw``, the bytes already read from it.
 
     Raises :class:`NotAnEpisode` for a file without a transcript and
     :class:`EpisodeError` for anything unreadable; never anything else.
@@ -93,7 +94,8 @@ def read_episode(path: Path | str, people: People | None = None) -> Episode:
     check_file_name(path)
     if people is None:
         people = People.beside(path.parent)
-    data = front_matter(path, read_text(path))
+    text = read_text(path) if raw is None else decode_text(path, raw)
+    data = front_matter(path, text)
     return _build_episode(path, data, people)
 
 

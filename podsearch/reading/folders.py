@@ -56,6 +56,21 @@ def file_sha(path: Path) -> str:
         os.close(descriptor)
 
 
+def bytes_sha(data: bytes) -> str:
+    """The hash :func:`file_sha` gives a file holding ``data``."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def episode_sha(file_hash: str, guests: str) -> str:
+    """An episode's hash: its file's, mixed with its folder's guest files' (:func:`people_sha`).
+
+    An episode shows its guests' names, so a renamed guest changes it.
+    """
+    if not guests:
+        return file_hash
+    return hashlib.blake2b(f"{file_hash}/{guests}".encode(), digest_size=16).hexdigest()
+
+
 class NotARegularFile(OSError):
     """A path that is neither a file nor a folder (a FIFO, a device, a socket)."""
 

@@ -161,7 +161,7 @@ def check_file_name(path: Path) -> None:
         raise EpisodeError(path, "the file name is not valid UTF-8; rename the file") from None
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`.
 
     The size and kind are checked before reading: a huge file is refused
@@ -203,7 +203,11 @@ def _read_bytes(path: Path) -> bytes:
 
 def read_text(path: Path) -> str:
     """The file as text with ``\\n`` line endings and no byte-order mark."""
-    raw = _read_bytes(path)
+    return decode_text(path, read_bytes(path))
+
+
+def decode_text(path: Path, raw: bytes) -> str:
+    """The bytes read from ``path`` as text with ``\\n`` line endings and no byte-order mark."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -80,6 +80,11 @@ class MissingExtraError(PodsearchError, ImportError):
     """An optional dependency is not installed; the message says which extra to install."""
 
 
+class ModelError(MissingExtraError):
+    """The embedding model cannot be loaded: its files were not found, are incomplete, or are not
+    the expected model. The message names where podsearch looked and the one-line remedy."""
+
+
 class NoVideoError(PodsearchError):
     """The episode has no valid YouTube id, so there is no video to link or play."""
 

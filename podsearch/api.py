@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from podsearch.errors import EpisodeNotFound
+from podsearch.index.engine import Generation, open_generation, retrying
 from podsearch.index.storage import IndexDir
 from podsearch.model import Episode, EpisodeInfo, Results, UpdateReport, VerifyReport
 from podsearch.reading.folders import default_episodes_path
@@ -37,16 +39,26 @@ class Index:
     """A podsearch index on disk.
 
     ``Index()`` uses ``$PODSEARCH_INDEX`` or ``./index``. Opening reads
-    nothing; :meth:`update` creates the index on first use. Searches keep one
-    Whoosh searcher open (refreshed when the index changes): use the index as
-    a context manager, or call :meth:`close`, to release it.
+    nothing; :meth:`update` creates the index on first use. Reads keep the
+    latest generation of the index open (reopened when a commit lands): use
+    the index as a context manager, or call :meth:`close`, to release it.
+
+    An ``Index`` may be shared by any number of threads: each search returns
+    exactly what it would return alone, and raises nothing but
+    :class:`~podsearch.errors.PodsearchError`, also while another process
+    updates the index. Reads take turns on the one open generation (a lock
+    around each read): searching is pure Python, so under the GIL threads
+    searching side by side would go no faster, and taking turns keeps one set
+    of warm caches (``benchmarks/bench_threads.py``).
     """
 
     def __init__(self, path: Path | str | None = None) -> None:
         self._store = IndexDir(path)
-        self._searcher: Any = None
-        #: Work kept for the open searcher (speller, episode descriptions).
-        self._cache: dict[str, Any] = {}
+        #: Held by each read: one thread at a time uses the open generation.
+        self._lock = threading.RLock()
+        self._generation: Generation | None = None
+        #: Work kept for the open generation (document frequencies, episode descriptions).
+        self._context: Any = None
 
     @property
     def path(self) -> Path:
@@ -124,54 +136,36 @@ class Index:
             before=_as_date(before, "before"),
         )
         return self._read(
-            lambda searcher: q.search(
-                searcher,
+            lambda _: q.search(
+                self._search_context(),
                 query,
                 limit=limit,
                 filters=filters,
                 group_by=group_by,
                 sort=sort,
-                context=context,
-                cache=self._cache,
+                context_paragraphs=context,
             )
         )
 
     def episodes(self) -> list[EpisodeInfo]:
         """Every indexed episode, by season and number."""
-        from podsearch.index.catalog import EpisodeCatalog
-
-        infos = self._read(lambda searcher: EpisodeCatalog(searcher).all())
+        infos = self._read(lambda generation: generation.catalog.all())
         return sorted(infos, key=lambda i: (i.season is None, i.season or 0, i.number or 0, i.id))
 
     def episode(self, reference: str) -> Episode:
         """One indexed episode with its transcript, by id (``s05e05-…``) or code (``S05E05``)."""
-        from podsearch.index.documents import episode_from_stored
-        from podsearch.index.schema import EPISODE, PARAGRAPH
-
         target = self._resolve(reference)
-
-        def load(searcher: Any) -> Episode:
-            head = searcher.document(kind=EPISODE, eid=target.id)
-            paragraphs = list(searcher.documents(kind=PARAGRAPH, eid=target.id))
-            return episode_from_stored(head["meta"], paragraphs)
-
-        return self._read(load)
+        return self._read(lambda generation: generation.episode(target.id))
 
     def paragraph_counts(self) -> dict[str, int]:
         """Paragraphs per indexed episode id."""
-        from podsearch.index.schema import EPISODE
-
-        return self._read(
-            lambda searcher: {s["eid"]: s["counts"][1] for s in searcher.documents(kind=EPISODE)}
-        )
+        return self._read(lambda generation: {head.id: head.counts[1] for head in generation.heads()})
 
     def stats(self) -> IndexStats:
         """Counts, size on disk and the last update's report."""
-        from podsearch.index.schema import EPISODE
-
-        def count(searcher: Any) -> tuple[int, int, int, int]:
-            counts = [stored["counts"] for stored in searcher.documents(kind=EPISODE)]
-            segments = len(searcher.reader().leaf_readers())
+        def count(generation: Generation) -> tuple[int, int, int, int]:
+            counts = [head.counts for head in generation.heads()]
+            segments = generation.segment_count()
             return len(counts), sum(t for t, _ in counts), sum(p for _, p in counts), segments
 
         episodes, turns, paragraphs, segments = self._read(count)
@@ -199,23 +193,34 @@ class Index:
                 return info
         raise EpisodeNotFound(f"no indexed episode {reference!r}; list them with: podsearch episodes")
 
-    def _read(self, action: Callable[[Any], T]) -> T:
-        """Run ``action`` on the kept searcher, reopened when the index has changed."""
-        return self._store.retrying(lambda: action(self._current_searcher()), on_retry=self.close)
+    def _read(self, action: Callable[[Generation], T]) -> T:
+        """Run ``action`` on the kept generation, reopened when the index has changed (one thread at a time)."""
+        with self._lock:
+            return retrying(self._store, lambda: action(self._current_generation()), on_retry=self.close)
 
-    def _current_searcher(self) -> Any:
-        if self._searcher is not None and not self._searcher.up_to_date():
+    def _current_generation(self) -> Generation:
+        if self._generation is not None and not self._generation.is_current():
             self.close()
-        if self._searcher is None:
-            self._searcher = self._store.searcher()  # safe to keep across commits
-            self._cache = {}
-        return self._searcher
+        if self._generation is None:
+            self._generation = open_generation(self._store)  # safe to keep across commits
+        return self._generation
+
+    def _search_context(self) -> Any:
+        """The query layer's state for the open generation (made on first use)."""
+        from podsearch.query.context import SearchContext
+
+        generation = self._current_generation()
+        if self._context is None or self._context.generation is not generation:
+            self._context = SearchContext.for_generation(generation)
+        return self._context
 
     def close(self) -> None:
-        """Release the open searcher, if any."""
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        """Release the open generation, if any."""
+        with self._lock:
+            if self._generation is not None:
+                self._generation.close()
+                self._generation = None
+                self._context = None
 
     def __enter__(self) -> Index:
         return self

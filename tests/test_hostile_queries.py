@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import podsearch
-from podsearch.query.pipeline import parse
+from podsearch.index import querytree as qt
+from podsearch.query.parsing import parse
 
 #: A query must answer within this on the bundled index (they take milliseconds).
 TIME_LIMIT = 1.0
@@ -192,7 +193,7 @@ def test_control_characters_are_spaces(bundled_index: podsearch.Index) -> None:
 def test_internal_fields_are_plain_words(bundled_index: podsearch.Index) -> None:
     for name in ("internal-kind", "internal-path", "internal-eid", "internal-meta", "unknown-field"):
         query = parse(NAMED[name])
-        assert {leaf.fieldname for leaf in query.leaves()} <= {"text"}, name
+        assert {qt.leaf_field(leaf) for leaf in qt.walk(query) if qt.is_leaf(leaf)} <= {"text"}, name
 
 
 def test_a_negated_wildcard_does_not_crash_whoosh(bundled_index: podsearch.Index) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 import podsearch
-from podsearch.query.candidates import passage_around, top, words_nearby
+from podsearch.index.catalog import EpisodeCatalog
+from podsearch.query.candidates import top
 from podsearch.query.hits import snippet
 from podsearch.query.ranking import closeness, found
+from podsearch.query.rerank import words_nearby
 
 from .factory import write_episode
 
@@ -106,24 +108,49 @@ def test_closeness_is_the_share_of_the_shortest_window() -> None:
     assert closeness(found(tokens, frozenset("bz")), {"b", "z"}) == 0.0
 
 
-def test_words_nearby_stay_within_the_episode_and_reach() -> None:
-    # episode documents at 0 and 10; paragraphs 1-9 and 11-15
-    episodes = [0, 10]
+def _catalog(runs: list[tuple[list[str], list[int]]], numbers: list[int], heads: list[int]) -> EpisodeCatalog:
+    """A catalog of documents whose episode documents are ``heads``, each followed by its paragraphs."""
 
-    def episode_of(docnum: int) -> int:
-        return max(e for e in episodes if e <= docnum)
+    def stored(head: int) -> dict[str, object]:
+        following = [doc for doc in range(head + 1, len(numbers)) if doc not in heads]
+        ends = [doc for doc in heads if doc > head]
+        paragraphs = [doc for doc in following if not ends or doc < ends[0]]
+        return {"counts": (1, len(paragraphs)), "meta": "{}"}
+
+    return EpisodeCatalog(runs, numbers, heads, frozenset(), stored)
+
+
+def test_words_nearby_stay_within_the_episode_and_reach() -> None:
+    # episode documents at 0 and 10; paragraphs 1-9 (numbers 0-8) and 11-15 (numbers 0-4)
+    episodes = [0, 10]
+    references = [0 if doc < 10 else 1 for doc in range(16)]
+    numbers = [0, *range(9), 0, *range(5)]
+    catalog = _catalog([(["a", "b"], references)], numbers, episodes)
 
     containing = {"near": {5}, "far": {1}, "next": {11}, "self": {8}}
-    assert words_nearby(containing, passage_around(8, episode_of, reach=3)) == {"near", "self"}
-    assert words_nearby(containing, passage_around(9, episode_of, reach=3)) == {"self"}  # 11 is the next episode
-    assert words_nearby(containing, passage_around(3, episode_of, reach=3)) == {"near", "far"}
+    assert words_nearby(containing, catalog.passage(8, reach=3)) == {"near", "self"}
+    assert words_nearby(containing, catalog.passage(9, reach=3)) == {"self"}  # 11 is the next episode
+    assert words_nearby(containing, catalog.passage(3, reach=3)) == {"near", "far"}
 
 
-def test_top_keeps_the_best_in_document_order_on_ties() -> None:
+def test_the_passage_follows_the_keys_not_the_document_order() -> None:
+    # one episode whose paragraphs were written out of order, and in two runs (segments)
+    runs = [(["x"], [0, 0, 0]), (["x"], [0, 0, 0])]
+    numbers = [0, 4, 1, 3, 0, 2]  # doc 0 is the episode document; docs 1-5 hold paragraphs 4, 1, 3, 0, 2
+    catalog = _catalog(runs, numbers, [0])
+    assert catalog.passage(5, reach=1) == [2, 5, 3]  # paragraphs 1, 2, 3
+    assert catalog.passage(4, reach=2) == [4, 2, 5]  # paragraphs 0, 1, 2
+    assert catalog.doc_at(0, 4) == 1 and catalog.doc_at(0, 5) is None
+    assert sorted(range(1, 6), key=catalog.key) == [4, 2, 5, 3, 1]
+
+
+def test_top_keeps_the_best_in_key_order_on_ties() -> None:
     scores = {7: 1.0, 3: 2.0, 9: 2.0, 1: 0.5, 4: 2.0}
-    assert top(scores, 2) == [(2.0, 3), (2.0, 4)]
-    assert top(scores, 10) == [(2.0, 3), (2.0, 4), (2.0, 9), (1.0, 7), (0.5, 1)]
-    assert top({}, 3) == [] and top(scores, 0) == []
+    assert top(scores, 2, int) == [(2.0, 3), (2.0, 4)]
+    assert top(scores, 10, int) == [(2.0, 3), (2.0, 4), (2.0, 9), (1.0, 7), (0.5, 1)]
+    assert top({}, 3, int) == [] and top(scores, 0, int) == []
+    # the key, not the document number, orders ties
+    assert top(scores, 3, lambda doc: -doc) == [(2.0, 9), (2.0, 4), (2.0, 3)]
 
 
 def test_snippet_centres_on_the_densest_matches() -> None:

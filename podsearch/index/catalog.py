@@ -1,62 +1,156 @@
-"""The indexed episodes as seen by one searcher: which episode a document belongs to.
+"""The indexed episodes of one open generation, and every document's explicit key.
 
-Every writer adds an episode's own document first and then its paragraphs, one
-after the other, so a paragraph belongs to the nearest episode document at or
-before it. Finding it is a binary search over ~200 numbers, where reading a
-column of 28,000 episode ids would cost a fresh process tens of milliseconds.
+A document's key is ``(episode, paragraph)``: the episode's ordinal (its
+position among the indexed episode ids in sorted order) and the paragraph's
+number in its episode. Both come from columns written with each document, read
+for all documents at once when a generation is opened, so nothing depends on
+the order in which documents were written. Sorting by key is sorting by
+(episode id, paragraph number): the stable order that breaks ranking ties.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from whoosh import query as wq
-
-from podsearch.index.schema import EPISODE
 from podsearch.model import EpisodeInfo
 from podsearch.records import episode_from_json
 
+#: Bits of a packed key (:meth:`EpisodeCatalog.key`) that hold the paragraph number.
+_PARAGRAPH_BITS = 24
+
 
 class EpisodeCatalog:
-    """Episode descriptions and document → episode lookups for one open searcher."""
+    """Episode descriptions and document ↔ (episode, paragraph) lookups for one generation.
 
-    def __init__(self, searcher: Any) -> None:
-        self._searcher = searcher
-        #: Document numbers of the (live) episode documents, ascending.
-        self.episode_docnums: list[int] = sorted(searcher.docs_for_query(wq.Term("kind", EPISODE)))
-        self._stored: dict[int, dict[str, Any]] = {}
+    Built by :mod:`podsearch.index.engine` from the columns of every document:
+    ``episode_columns`` holds, for each run of documents in order, the distinct
+    episode ids of the run and each document's index among them (an
+    engine's per-segment dictionary column); ``numbers`` each document's
+    paragraph number; ``heads`` the live episode documents; ``deleted`` the
+    deleted documents; ``stored(doc)`` reads a document's stored fields.
+    """
+
+    def __init__(
+        self,
+        episode_columns: Sequence[tuple[Sequence[str], Sequence[int]]],
+        numbers: Sequence[int],
+        heads: Collection[int],
+        deleted: Collection[int],
+        stored: Callable[[int], dict[str, Any]],
+    ) -> None:
+        self._stored = stored
+        self._deleted = deleted
+        self._numbers = numbers
+        starts = [0]
+        for _, references in episode_columns:
+            starts.append(starts[-1] + len(references))
+
+        def episode_id(doc: int) -> str:
+            run = bisect_right(starts, doc) - 1
+            distinct, references = episode_columns[run]
+            return distinct[references[doc - starts[run]]]
+
+        head_ids = {doc: episode_id(doc) for doc in heads}
+        #: The indexed episode ids, sorted: an episode's ordinal is its position here.
+        self.ids: list[str] = sorted(set(head_ids.values()))
+        ordinal = {eid: position for position, eid in enumerate(self.ids)}
+        #: Each document's episode ordinal (-1 for a document of no indexed episode).
+        self._episode_of = array("i")
+        for distinct, references in episode_columns:
+            table = [ordinal.get(eid, -1) for eid in distinct]
+            self._episode_of.extend(map(table.__getitem__, references))
+        #: The episode document of each ordinal.
+        self.heads: list[int] = [0] * len(self.ids)
+        for doc, eid in head_ids.items():
+            self.heads[ordinal[eid]] = doc
+        self._head_set = frozenset(heads)
         self._infos: dict[int, EpisodeInfo] = {}
-        self._by_id: dict[str, int] | None = None
+        self._counts: dict[int, int] = {}
+        self._by_key: dict[int, int] | None = None
 
-    def episode_docnum(self, docnum: int) -> int:
-        """The episode document of a paragraph document."""
-        return self.episode_docnums[bisect_right(self.episode_docnums, docnum) - 1]
+    def __len__(self) -> int:
+        return len(self.ids)
 
-    def _head(self, episode_docnum: int) -> dict[str, Any]:
-        stored = self._stored.get(episode_docnum)
-        if stored is None:
-            stored = self._stored[episode_docnum] = self._searcher.stored_fields(episode_docnum)
-        return stored
+    # --- keys ---------------------------------------------------------------------------
 
-    def eid(self, docnum: int) -> str:
-        """The id of the episode a document belongs to."""
-        return self._head(self.episode_docnum(docnum))["eid"]
+    def episode_of(self, doc: int) -> int:
+        """The ordinal of a document's episode."""
+        return self._episode_of[doc]
 
-    def info(self, docnum: int) -> EpisodeInfo:
-        """The description of the episode a document belongs to."""
-        head = self.episode_docnum(docnum)
-        info = self._infos.get(head)
+    def number(self, doc: int) -> int:
+        """A paragraph document's number in its episode."""
+        return self._numbers[doc]
+
+    def key(self, doc: int) -> int:
+        """``(episode ordinal, paragraph number)`` packed in one int: the stable order of documents."""
+        return (self._episode_of[doc] << _PARAGRAPH_BITS) | self._numbers[doc]
+
+    def doc_at(self, episode: int, number: int, near: int | None = None) -> int | None:
+        """The live document of paragraph ``number`` of an episode, ``None`` when there is none.
+
+        ``near``, a document of the same episode, is a hint: writers add an
+        episode's paragraphs together, so the document is usually ``near``
+        shifted by the difference in numbers. The hint is checked against the
+        keys; when it misses, a map of every key is built (once).
+        """
+        if not 0 <= number < self.paragraph_count(episode):
+            return None
+        if near is not None:
+            guess = near + number - self._numbers[near]
+            if (
+                0 <= guess < len(self._numbers)
+                and self._episode_of[guess] == episode
+                and self._numbers[guess] == number
+                and guess not in self._head_set
+                and guess not in self._deleted
+            ):
+                return guess
+        return self._key_map().get((episode << _PARAGRAPH_BITS) | number)
+
+    def passage(self, doc: int, reach: int) -> list[int]:
+        """The documents of the paragraphs within ``reach`` of a paragraph's, itself included, in order."""
+        episode, number = self._episode_of[doc], self._numbers[doc]
+        found = []
+        for other in range(number - reach, number + reach + 1):
+            at = doc if other == number else self.doc_at(episode, other, doc)
+            if at is not None:
+                found.append(at)
+        return found
+
+    def _key_map(self) -> dict[int, int]:
+        if self._by_key is None:
+            heads, deleted = self._head_set, self._deleted
+            self._by_key = {
+                (episode << _PARAGRAPH_BITS) | number: doc
+                for doc, (episode, number) in enumerate(zip(self._episode_of, self._numbers))
+                if episode >= 0 and doc not in heads and doc not in deleted
+            }
+        return self._by_key
+
+    # --- episodes -----------------------------------------------------------------------
+
+    def info(self, episode: int) -> EpisodeInfo:
+        """The description of an episode, by ordinal."""
+        info = self._infos.get(episode)
         if info is None:
-            info = self._infos[head] = episode_from_json(self._head(head)["meta"])
+            info = self._infos[episode] = episode_from_json(self._stored(self.heads[episode])["meta"])
         return info
 
-    def get(self, eid: str) -> EpisodeInfo:
-        """The description of an episode by id (``KeyError`` when not indexed)."""
-        if self._by_id is None:
-            self._by_id = {self._head(d)["eid"]: d for d in self.episode_docnums}
-        return self.info(self._by_id[eid])
+    def paragraph_count(self, episode: int) -> int:
+        """How many paragraphs an episode has, by ordinal."""
+        count = self._counts.get(episode)
+        if count is None:
+            count = self._counts[episode] = self._stored(self.heads[episode])["counts"][1]
+        return count
+
+    def ordinal(self, eid: str) -> int | None:
+        """The ordinal of an episode id, ``None`` when it is not indexed."""
+        position = bisect_left(self.ids, eid)
+        return position if position < len(self.ids) and self.ids[position] == eid else None
 
     def all(self) -> list[EpisodeInfo]:
-        """Every indexed episode, in index order."""
-        return [self.info(docnum) for docnum in self.episode_docnums]
+        """Every indexed episode, by id."""
+        return [self.info(episode) for episode in range(len(self.ids))]

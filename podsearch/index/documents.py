@@ -10,11 +10,36 @@ rebuild that meets a broken file can use the indexed copy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from podsearch.index.schema import EPISODE, PARAGRAPH
 from podsearch.model import Episode, EpisodeInfo, Paragraph, Turn
 from podsearch.records import episode_from_json, episode_json
+
+
+class HitFields(NamedTuple):
+    """What a paragraph document stores for its hit, in its ``hit`` field.
+
+    Stored as a plain tuple (a pickle that names no podsearch class) and read
+    back through this type, so every reader uses the names.
+    """
+
+    #: Position of the paragraph in its episode, from 0.
+    number: int
+    #: Start, in whole seconds.
+    start: int
+    #: Whether the start was interpolated.
+    estimated: bool
+    speaker: str | None
+    #: The speaker's full name, when a known guest.
+    speaker_name: str | None
+    #: Position of the turn in its episode, from 0.
+    turn: int
+
+
+def hit_fields(stored: dict[str, Any]) -> HitFields:
+    """The named hit fields of a paragraph document's stored fields."""
+    return HitFields(*stored["hit"])
 
 
 def _guest_terms(info: EpisodeInfo) -> str:
@@ -52,13 +77,16 @@ def episode_documents(episode: Episode, path: str, sha: str) -> Iterator[dict[st
                 "text": paragraph.text,
                 "section": turn.section,
                 "speaker": speaker or None,
-                "hit": (
-                    paragraph.number,
-                    paragraph.start,
-                    paragraph.estimated,
-                    turn.speaker,
-                    turn.speaker_name,
-                    turn.number,
+                "paragraph": paragraph.number,
+                "hit": tuple(
+                    HitFields(
+                        number=paragraph.number,
+                        start=paragraph.start,
+                        estimated=paragraph.estimated,
+                        speaker=turn.speaker,
+                        speaker_name=turn.speaker_name,
+                        turn=turn.number,
+                    )
                 ),
                 **shared,
             }
@@ -66,8 +94,8 @@ def episode_documents(episode: Episode, path: str, sha: str) -> Iterator[dict[st
 
 def paragraph_from_stored(stored: dict[str, Any]) -> Paragraph:
     """A paragraph document's stored fields as a :class:`Paragraph`."""
-    number, start, estimated = stored["hit"][:3]
-    return Paragraph(text=stored["text"], start=start, estimated=estimated, number=number)
+    hit = hit_fields(stored)
+    return Paragraph(text=stored["text"], start=hit.start, estimated=hit.estimated, number=hit.number)
 
 
 def episode_from_stored(meta: str, paragraphs: Iterable[dict[str, Any]]) -> Episode:
@@ -76,9 +104,9 @@ def episode_from_stored(meta: str, paragraphs: Iterable[dict[str, Any]]) -> Epis
     turns: list[Turn] = []
     current: list[Paragraph] = []
     current_key: tuple[Any, ...] | None = None
-    for stored in sorted(paragraphs, key=lambda s: s["hit"][0]):
-        _, _, _, speaker, speaker_name, turn_number = stored["hit"]
-        key = (turn_number, speaker, speaker_name, stored.get("section"))
+    for stored in sorted(paragraphs, key=lambda s: hit_fields(s).number):
+        hit = hit_fields(stored)
+        key = (hit.turn, hit.speaker, hit.speaker_name, stored.get("section"))
         if current and key != current_key:
             turns.append(_turn(current, current_key))
             current = []

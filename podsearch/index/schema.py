@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from whoosh import fields
+from whoosh import columns, fields
 from whoosh.analysis import Analyzer, Token
 from whoosh.system import pack_uint
 
@@ -20,7 +20,7 @@ from podsearch.text import WORD, fold, positions_of, stem, terms
 
 #: Bumped whenever the schema or the analysis changes: an index written with
 #: another value is rebuilt, never misread.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 class PodcastAnalyzer(Analyzer):
     """Whoosh's view of :func:`terms`, used by the query parser and highlighter."""
@@ -140,8 +140,11 @@ def make_schema() -> fields.Schema:
     """
     return fields.Schema(
         kind=fields.ID(),
-        # the episode's id (its file name); episode-level fields for the query language
-        eid=fields.ID(stored=True),
+        # the episode's id (its file name), also as a column: with ``paragraph`` it is every
+        # document's explicit key (read for all documents at once when an index is opened)
+        eid=fields.ID(stored=True, sortable=columns.RefBytesColumn()),
+        paragraph=fields.COLUMN(columns.NumericColumn("I")),
+        # episode-level fields for the query language
         season=_number(),
         episode=_number(),
         guest=fields.KEYWORD(lowercase=True, scorable=False),
@@ -150,7 +153,7 @@ def make_schema() -> fields.Schema:
         terms=fields.STORED(),
         section=FastText(stored=True, phrase=False),
         speaker=fields.KEYWORD(lowercase=True, scorable=False),
-        # what a hit shows: paragraph number, start, estimated, speaker, full name, turn
+        # what a hit shows (:class:`podsearch.index.documents.HitFields`)
         hit=fields.STORED(),
         # the episode document: what the episode is about, its description, its source
         about=FastText(phrase=False),

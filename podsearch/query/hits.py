@@ -1,48 +1,51 @@
-"""Building :class:`~podsearch.model.Hit` objects from stored paragraph documents."""
+"""The last stage: hits with snippets and context, grouped by episode or ordered by date."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import date
 
-from podsearch.index.documents import paragraph_from_stored
-from podsearch.index.schema import PARAGRAPH
-from podsearch.model import EpisodeInfo, Hit, Paragraph, Snippet
+from podsearch.index.catalog import EpisodeCatalog
+from podsearch.index.engine import StoredParagraph
+from podsearch.model import EpisodeGroup, Hit, Paragraph, Snippet
+from podsearch.query.tuning import CANDIDATES, GROUP_HITS, GROUP_OTHERS_WEIGHT
 from podsearch.text import WORD, fold, stem
 
 #: Characters around the matched words in a snippet.
 SNIPPET_CHARS = 240
 
+#: Reads a stored paragraph by document number.
+Reader = Callable[[int], StoredParagraph]
+
 
 def make_hit(
-    searcher: Any,
-    docnum: int,
-    stored: dict[str, Any],
+    catalog: EpisodeCatalog,
+    read: Reader,
+    doc: int,
     score: float,
-    info: EpisodeInfo,
     wanted: Sequence[str],
     context: int,
 ) -> Hit:
-    """The hit for one paragraph document (its stored fields given), with highlights."""
-    number, start, estimated, speaker, speaker_name, _ = stored["hit"]
-    text = stored["text"]
-    known = stored["terms"].split() if "terms" in stored else None
-    spans = match_spans(text, wanted, known)
-    chapter = info.chapter_at(start)
-    before, after = neighbours(searcher, docnum, stored, context) if context else ((), ())
+    """The hit for one paragraph document, with highlights and ``context`` paragraphs each side."""
+    paragraph = read(doc)
+    info = catalog.info(catalog.episode_of(doc))
+    hit = paragraph.hit
+    spans = match_spans(paragraph.text, wanted, paragraph.terms)
+    chapter = info.chapter_at(hit.start)
+    before, after = neighbours(catalog, read, doc, context) if context else ((), ())
     return Hit(
         episode=info,
-        text=text,
-        start=start,
-        estimated=estimated,
-        speaker=speaker,
-        speaker_name=speaker_name,
-        section=stored.get("section"),
+        text=paragraph.text,
+        start=hit.start,
+        estimated=hit.estimated,
+        speaker=hit.speaker,
+        speaker_name=hit.speaker_name,
+        section=paragraph.section,
         chapter=chapter.name if chapter else None,
         score=score,
         spans=spans,
-        snippet=snippet(text, spans),
-        paragraph=number,
+        snippet=snippet(paragraph.text, spans),
+        paragraph=hit.number,
         before=before,
         after=after,
     )
@@ -102,30 +105,79 @@ def _densest(spans: Sequence[tuple[int, int]], width: int) -> int:
 
 
 def neighbours(
-    searcher: Any, docnum: int, stored: dict[str, Any], count: int
+    catalog: EpisodeCatalog, read: Reader, doc: int, count: int
 ) -> tuple[tuple[Paragraph, ...], tuple[Paragraph, ...]]:
-    """The paragraphs just before and after a hit, in order.
-
-    An episode's paragraphs are written as consecutive documents, so the
-    neighbours are usually ``docnum ± i``; each one is checked, and the slow
-    path reads the whole episode when the layout is not as expected.
-    """
-    number = stored["hit"][0]
-    eid = stored["eid"]
-    reader = searcher.reader()
+    """The paragraphs just before and after a hit, in order, found by their (episode, paragraph) keys."""
+    episode, number = catalog.episode_of(doc), catalog.number(doc)
     found: dict[int, Paragraph] = {}
-    for offset in range(-count, count + 1):
-        candidate = docnum + offset
-        if offset == 0 or not 0 <= candidate < reader.doc_count_all() or reader.is_deleted(candidate):
-            continue
-        fields = reader.stored_fields(candidate)
-        if fields.get("eid") == eid and "hit" in fields and fields["hit"][0] == number + offset:
-            found[number + offset] = paragraph_from_stored(fields)
-    expected = [n for n in range(number - count, number + count + 1) if n != number and n >= 0]
-    if any(n not in found for n in expected):
-        for fields in searcher.documents(kind=PARAGRAPH, eid=eid):
-            if abs(fields["hit"][0] - number) <= count and fields["hit"][0] != number:
-                found[fields["hit"][0]] = paragraph_from_stored(fields)
+    for other in range(number - count, number + count + 1):
+        at = catalog.doc_at(episode, other, doc) if other != number else None
+        if at is not None:
+            stored = read(at)
+            found[other] = Paragraph(
+                text=stored.text, start=stored.hit.start, estimated=stored.hit.estimated, number=other
+            )
     before = tuple(found[n] for n in sorted(found) if n < number)
     after = tuple(found[n] for n in sorted(found) if n > number)
     return before, after
+
+
+# --- ordering and grouping ------------------------------------------------------------------
+
+
+def by_date(matches: list[tuple[float, int]], catalog: EpisodeCatalog) -> list[tuple[float, int]]:
+    """Newest episodes first (by id on the same day); within an episode, in the order of the conversation."""
+
+    def key(pair: tuple[float, int]) -> tuple[date, int, int]:
+        episode = catalog.episode_of(pair[1])
+        return (catalog.info(episode).date_added or date.min, episode, -catalog.number(pair[1]))
+
+    return sorted(matches, key=key, reverse=True)
+
+
+def one_per_episode(
+    matches: list[tuple[float, int]], episode_of: Callable[[int], int], limit: int
+) -> list[tuple[float, int]]:
+    """The best candidates, plus each further episode's best match until ``limit`` episodes have one.
+
+    Grouping ranks episodes by their re-ranked moments: the first candidates
+    alone may come from one or two episodes when a few are all about the query.
+    """
+    chosen = list(matches[:CANDIDATES])
+    seen = {episode_of(doc) for _, doc in chosen}
+    for pair in matches[CANDIDATES:]:
+        if len(seen) >= limit:
+            break
+        episode = episode_of(pair[1])
+        if episode not in seen:
+            seen.add(episode)
+            chosen.append(pair)
+    return chosen
+
+
+def group(
+    ranked: list[tuple[float, int]],
+    matches: list[tuple[float, int]],
+    episode_of: Callable[[int], int],
+    make: Callable[[float, int], Hit],
+    limit: int,
+) -> tuple[EpisodeGroup, ...]:
+    """Episodes ranked by their best moments, with how many of their moments matched."""
+    counts: dict[int, int] = {}
+    for _, doc in matches:
+        episode = episode_of(doc)
+        counts[episode] = counts.get(episode, 0) + 1
+    best: dict[int, list[tuple[float, int]]] = {}
+    for score, doc in ranked:
+        best.setdefault(episode_of(doc), []).append((score, doc))
+    others = GROUP_HITS - 1
+    order = sorted(
+        best, key=lambda e: -(best[e][0][0] + GROUP_OTHERS_WEIGHT * sum(s for s, _ in best[e][1 : 1 + others]))
+    )
+    groups = []
+    for episode in order[:limit]:
+        hits = tuple(make(score, doc) for score, doc in best[episode][:GROUP_HITS])
+        groups.append(
+            EpisodeGroup(episode=hits[0].episode, hits=hits, count=counts[episode], score=best[episode][0][0])
+        )
+    return tuple(groups)

@@ -1,7 +1,7 @@
 """The second ranking stage: scoring a few dozen candidates on their own words.
 
-The first stage (:mod:`podsearch.candidates`, or Whoosh for queries with
-operators) only has to put the right paragraph among the candidates; this
+The first stage (:mod:`podsearch.query.candidates`, or the engine's matchers
+for queries with operators) only has to put the right paragraph among the candidates; this
 stage decides the order. Each candidate's stored terms are scored with:
 
 - BM25 over every content word of the query (not only the rare words that
@@ -16,12 +16,7 @@ stage decides the order. Each candidate's stored terms are scored with:
   in the neighbouring paragraphs and the share of the query the passage
   around the moment covers, which tell what a moment is about.
 
-The weights were set on the relevance check (``benchmarks/relevance.py``,
-seed 1, confirmed on seed 2): PHRASE_BOOST took known-item quotes from 92 %
-to 96 % first-hit accuracy; PASSAGE_BOOST took topic queries' MRR@10 from
-0.61 to 0.66 (0.56 to 0.58 on seed 2); PROXIMITY_BOOST took half-remembered
-quotes from 0.989 to 0.997; the other factors each add one to a few points
-on topic and title queries.
+The weights, and what each measured, are in :mod:`podsearch.query.tuning`.
 """
 
 from __future__ import annotations
@@ -30,27 +25,21 @@ import math
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
-K1 = 1.2
-B = 0.75
-#: How much the section header adds, relative to the paragraph's own text.
-SECTION_WEIGHT = 0.3
-#: How much a full in-order run of the query's words multiplies the score.
-PHRASE_BOOST = 10.0
-#: How much the episode's title holding the query's words multiplies the score.
-TITLE_BOOST = 1.0
-#: How much the episode being about the query multiplies the score.
-EPISODE_BOOST = 0.5
-#: How much matches in the neighbouring paragraphs multiply the score.
-NEIGHBOUR_BOOST = 0.3
-#: A paragraph holding every content word of the query is worth this much more.
-ALL_WORDS_BOOST = 2.0
-#: How much the passage around a moment (a few paragraphs each side) holding
-#: the query's words multiplies the score.
-PASSAGE_BOOST = 3.0
-#: How much the query's words standing close together multiply the score.
-PROXIMITY_BOOST = 2.0
-#: Floor of the coverage factor: a paragraph with few of the words keeps some score.
-COVERAGE_FLOOR = 0.15
+from podsearch.query.tuning import (
+    ALL_WORDS_BOOST,
+    COVERAGE_FLOOR,
+    EPISODE_BOOST,
+    K1,
+    NEIGHBOUR_BOOST,
+    PASSAGE_BOOST,
+    PHRASE_BOOST,
+    PROXIMITY_BOOST,
+    SECTION_COVERAGE,
+    SECTION_LENGTH,
+    SECTION_WEIGHT,
+    TITLE_BOOST,
+    B,
+)
 
 
 @dataclass
@@ -81,7 +70,7 @@ class QueryWords:
         """:func:`bm25` of a section header, memoised: a query's candidates share a few sections."""
         key = tuple(section)
         if key not in self._sections:
-            self._sections[key] = bm25(self, section, found(section, self.wanted), 4.0)
+            self._sections[key] = bm25(self, section, found(section, self.wanted), SECTION_LENGTH)
         return self._sections[key]
 
 
@@ -188,7 +177,7 @@ def score(
     if section:
         section_score, section_coverage = words.section_match(section)
         text_score += SECTION_WEIGHT * section_score
-        coverage = max(coverage, min(1.0, coverage + 0.5 * section_coverage))
+        coverage = max(coverage, min(1.0, coverage + SECTION_COVERAGE * section_coverage))
     phrase = 0.0
     if len(words.ordered) > 1:
         phrase = longest_run(tokens, words.ordered, where) / len(words.ordered)

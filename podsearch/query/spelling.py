@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from podsearch.query.tuning import SPELLING_MAX_LENGTH, SPELLING_MIN_LENGTH
 from podsearch.text import fold, stem
 
-#: Words shorter than this are never corrected.
-MIN_LENGTH = 4
-#: Nor longer ones (the candidates grow with the length; no real word is this long).
-MAX_LENGTH = 24
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -38,7 +35,7 @@ def correct(word: str, frequency: Callable[[str], int]) -> tuple[str, str] | Non
     ``frequency(stem)`` says in how many paragraphs a stem occurs.
     """
     word = fold(word)
-    if not MIN_LENGTH <= len(word) <= MAX_LENGTH or not word.isalpha():
+    if not SPELLING_MIN_LENGTH <= len(word) <= SPELLING_MAX_LENGTH or not word.isalpha():
         return None
     best: tuple[int, str, str] | None = None
     for candidate in one_edit_away(word):

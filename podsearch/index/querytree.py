@@ -1,0 +1,170 @@
+"""podsearch's own query tree: what a query asks for, independent of the engine that runs it.
+
+The query language is parsed inside :mod:`podsearch.index` (by Whoosh's parser,
+see :mod:`podsearch.index.language`) into these frozen dataclasses; the query
+layer inspects and rewrites them (spelling, wildcards, filters) and hands them
+back to :meth:`podsearch.index.engine.Generation.run`. An engine other than
+Whoosh would parse into and run the same tree.
+
+Terms are analysed already (folded and stemmed, as :func:`podsearch.text.terms`
+makes them). ``boost`` multiplies a clause's score, as ``word^2`` asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a field. ``text`` is bytes for a number (``season:5``), already encoded."""
+
+    field: str
+    text: str | bytes
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words in this order, at most ``slop`` positions apart (``"data science"~2``)."""
+
+    field: str
+    words: tuple[str, ...]
+    slop: int = 1
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """Terms starting with ``text`` (``embedd*``)."""
+
+    field: str
+    text: str
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """Terms matching a pattern with ``*`` and ``?`` (``w*rd``)."""
+
+    field: str
+    text: str
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    """Numbers of a field within bounds (``season:[3 TO 5]``, ``season:>3``); ``None`` is open."""
+
+    field: str
+    start: int | None
+    end: int | None
+    start_excluded: bool = False
+    end_excluded: bool = False
+    boost: float = 1.0
+
+
+#: What a query may say but podsearch refuses to run: every document (``*``), a range of
+#: words (``[a TO c]``), a regular expression or fuzzy term.
+Refusal = Literal["every", "word range", "pattern"]
+
+
+@dataclass(frozen=True)
+class Unsearchable:
+    """A clause the parser understood that podsearch will not run (see :data:`Refusal`)."""
+
+    kind: Refusal
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """Matches no document."""
+
+
+@dataclass(frozen=True)
+class And:
+    """Every clause."""
+
+    children: tuple[Node, ...]
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Or:
+    """Any clause (documents matching more of them score higher)."""
+
+    children: tuple[Node, ...]
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Not:
+    """Documents not matching the clause (inside an :class:`And`)."""
+
+    child: Node
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class AndMaybe:
+    """Documents matching ``required``; those also matching ``optional`` score higher."""
+
+    required: Node
+    optional: Node
+
+
+Node = Term | Phrase | Prefix | Wildcard | NumberRange | Unsearchable | Nothing | And | Or | Not | AndMaybe
+NOTHING = Nothing()
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-clauses of a node (none for a leaf)."""
+    if isinstance(node, (And, Or)):
+        return node.children
+    if isinstance(node, Not):
+        return (node.child,)
+    if isinstance(node, AndMaybe):
+        return (node.required, node.optional)
+    return ()
+
+
+def is_leaf(node: Node) -> bool:
+    """Whether a node has no sub-clauses."""
+    return not isinstance(node, (And, Or, Not, AndMaybe))
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """The node and all its descendants, depth first."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+def leaf_field(node: Node) -> str | None:
+    """The field a leaf searches, ``None`` for a compound node or a leaf without one."""
+    return getattr(node, "field", None) if is_leaf(node) else None
+
+
+def rebuild(node: Node, change: Callable[[Node], Node]) -> Node:
+    """The node with ``change`` applied to each direct sub-clause."""
+    if isinstance(node, (And, Or)):
+        return replace(node, children=tuple(change(child) for child in node.children))
+    if isinstance(node, Not):
+        return replace(node, child=change(node.child))
+    if isinstance(node, AndMaybe):
+        return AndMaybe(change(node.required), change(node.optional))
+    return node
+
+
+def replace_term(node: Node, field: str, old: str, new: str) -> Node:
+    """The tree with the term ``old`` of ``field`` replaced by ``new`` (in terms and phrases)."""
+    if isinstance(node, Term):
+        return replace(node, text=new) if node.field == field and node.text == old else node
+    if isinstance(node, Phrase):
+        if node.field != field:
+            return node
+        return replace(node, words=tuple(new if word == old else word for word in node.words))
+    return rebuild(node, lambda child: replace_term(child, field, old, new))

@@ -1,0 +1,84 @@
+"""Every ranking weight and tunable of the search, with what it measured.
+
+Measured with the relevance check (``benchmarks/relevance.py``: set on seed 1,
+confirmed on seed 2) and the latency check (``benchmarks/latency.py``) on the
+shared corpus. Change one here and rerun both.
+"""
+
+from __future__ import annotations
+
+# --- BM25 -------------------------------------------------------------------------------------
+
+#: BM25's term-frequency saturation and length normalisation (the usual values).
+K1 = 1.2
+B = 0.75
+
+# --- the first stage (candidates) ------------------------------------------------------------
+
+#: Added per matched word in the first stage: BM25 of one word stays well below it, so
+#: documents with more of the words come first (AND before OR).
+COORDINATION = 100.0
+#: The first stage reads the postings of the query's rarest words (at least two) up to
+#: about this many; commoner words only count in the second stage. 3,000 gains 0.005
+#: MRR on topic queries and costs 5 % of the median latency; 1,500 loses 0.015.
+POSTINGS_BUDGET = 2_200
+#: Queries with more content words than this get a proportionally larger budget
+#: (+0.005 to +0.012 MRR@10 on topic and title queries, +0.01 to +0.03 S@10).
+BUDGET_WORDS = 4
+#: A wildcard's completions may read this many times the postings budget.
+WILDCARD_BUDGET = 2
+#: A wildcard stands for at most this many of its most frequent completions: Whoosh
+#: would OR every completion (hundreds for three letters, seconds of work); the
+#: commonest few find the same moments.
+MAX_EXPANSIONS = 16
+#: Candidates the first stage hands to the re-ranker.
+CANDIDATES = 24
+#: Candidates for a quote made of common words, where only word order tells the
+#: paragraphs apart (see :func:`podsearch.query.candidates.quote_like`).
+WIDE_CANDIDATES = 128
+
+# --- the second stage (re-ranking) ------------------------------------------------------------
+
+#: How much the section header adds, relative to the paragraph's own text.
+SECTION_WEIGHT = 0.3
+#: The average length (in terms) that BM25 assumes for a section header.
+SECTION_LENGTH = 4.0
+#: How much of the section header's coverage of the query counts as the paragraph's.
+SECTION_COVERAGE = 0.5
+#: How much a full in-order run of the query's words multiplies the score: took
+#: known-item quotes from 92 % to 96 % first-hit accuracy.
+PHRASE_BOOST = 10.0
+#: How much the episode's title holding the query's words multiplies the score.
+TITLE_BOOST = 1.0
+#: How much the episode being about the query (title, topics, description, headers)
+#: multiplies the score.
+EPISODE_BOOST = 0.5
+#: How much matches in the neighbouring paragraphs multiply the score.
+NEIGHBOUR_BOOST = 0.3
+#: A paragraph holding every content word of the query is worth this much more.
+ALL_WORDS_BOOST = 2.0
+#: How much the passage around a moment holding the query's words multiplies the
+#: score: took topic queries' MRR@10 from 0.61 to 0.66 (0.56 to 0.58 on seed 2).
+PASSAGE_BOOST = 3.0
+#: Paragraphs each side of a moment that make its passage (a section's paragraphs
+#: share its subject).
+PASSAGE_REACH = 3
+#: How much the query's words standing close together multiply the score: took
+#: half-remembered quotes from 0.989 to 0.997 MRR@10.
+PROXIMITY_BOOST = 2.0
+#: Floor of the coverage factor: a paragraph with few of the words keeps some score.
+COVERAGE_FLOOR = 0.15
+
+# --- grouping by episode ----------------------------------------------------------------------
+
+#: An episode ranks by its best moment plus this share of its next two.
+GROUP_OTHERS_WEIGHT = 0.1
+#: Moments shown per episode.
+GROUP_HITS = 3
+
+# --- spelling ---------------------------------------------------------------------------------
+
+#: Typed words shorter than this are never corrected (too many neighbours to guess from).
+SPELLING_MIN_LENGTH = 4
+#: Nor longer ones (the candidates grow with the length; no real word is this long).
+SPELLING_MAX_LENGTH = 24

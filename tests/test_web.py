@@ -395,3 +395,22 @@ def test_serve_prints_its_url_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
     finally:
         process.kill()
         process.wait()
+
+
+# --- the real corpus -----------------------------------------------------------------------
+
+
+def test_the_corpus_through_the_page_and_the_api(corpus_index: podsearch.Index) -> None:
+    with TestClient(create_app(corpus_index.path)) as corpus:
+        page = corpus.get("/", params={"q": "full-stack data scientist"})
+        assert page.status_code == 200
+        first = page.text[page.text.index('class="hit"') :]
+        assert "S05E05" in first[: first.index("</li>")]
+        api = corpus.get("/api/search", params={"q": "feature stores", "by": "episode", "limit": "3"}).json()
+        assert len(api["groups"]) == 3 and api["hits"]
+        episodes = corpus.get("/api/episodes").json()
+        assert len(episodes) >= 150
+        for episode in episodes[:: max(1, len(episodes) // 20)]:
+            response = corpus.get(f"/episodes/{episode['id']}", params={"t": "600", "q": "data"})
+            assert response.status_code == 200, episode["id"]
+            assert 'class="para target"' in response.text or 'class="para"' not in response.text

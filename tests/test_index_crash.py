@@ -85,10 +85,10 @@ elif point == "before-meta":  # committed, podsearch.json not yet written
 elif point == "by-a-worker":  # the parent killed while its workers read files
     read = writing.read_episode
 
-    def reading(path, people=None):
+    def reading(path, people=None, raw=None):
         if os.getpid() != parent and path.endswith("ep05.md"):
             die()
-        return read(path, people)
+        return read(path, people, raw)
 
     writing.read_episode = reading
 print("updating", flush=True)
@@ -255,4 +255,8 @@ def test_every_file_reaches_the_disk_before_the_commit_names_it(
     written = synced.index(next(name for name in synced if name.startswith(toc + ".")))  # the temporary table
     segment_files = {name for name in os.listdir(index) if name.startswith("podsearch_s") and "." in name}
     assert segment_files and segment_files <= set(synced[:written])
-    assert synced[written + 1] == "index"  # the folder, once the table is renamed into place
+    # then the generation's record (synced, renamed, the folder synced), and the folder once the
+    # table is renamed into place
+    record = f"._{toc[1:].replace('.toc', '.commit')}.{os.getpid()}.tmp"
+    assert synced[written + 1 : written + 4] == [record, "index", "index"]
+    assert f".podsearch.json.{os.getpid()}.tmp" in synced[written + 4 :]  # the report too, before it is named

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import podsearch
-from podsearch.errors import IndexMissingError, IndexVersionError, PodsearchError
+from podsearch.errors import IndexMissingError, IndexVersionError, PodsearchError, RemovalRefusedError
 from podsearch.index import indexer, writing
 from podsearch.index.segments import BulkSegmentWriter
 from podsearch.index.schema import SCHEMA_VERSION
@@ -123,7 +123,7 @@ def assert_tidy(index: Path) -> None:
         if name.endswith("_WRITELOCK"):
             continue
         if name.startswith("_"):
-            assert name == f"_{INDEX_NAME}_{latest}.toc", name
+            assert name in (f"_{INDEX_NAME}_{latest}.toc", f"_{INDEX_NAME}_{latest}.commit"), name
         else:
             assert name.split(".", 1)[0] in used, name
 
@@ -232,7 +232,7 @@ def test_known_failures_are_not_read_again(tmp_path: Path, monkeypatch: pytest.M
         podsearch.Index(index).update(folder)
 
 
-def _must_not_read(path: str, people: object = None) -> None:
+def _must_not_read(path: str, people: object = None, raw: object = None) -> None:
     raise AssertionError(f"read {Path(path).stem}")
 
 
@@ -243,13 +243,15 @@ def test_a_missing_folder_never_deletes_indexed_episodes(tmp_path: Path) -> None
     ix.update(folder)
     folder.rename(tmp_path / "moved")
     for rebuild in (False, True):
-        report = ix.update(folder, rebuild=rebuild)
-        assert report.removed == () and [f.path for f in report.failed] == [str(folder)]
-        assert "cannot list the folder" in report.failed[0].message
-        assert search_ids(index, "pipelines") == {"ep00", "ep01"}
+        with pytest.raises(RemovalRefusedError, match=r"the folder .*eps cannot be listed.* holds 2 episodes"):
+            ix.update(folder, rebuild=rebuild)
+        assert search_ids(index, "pipelines") == {"ep00", "ep01"} and generation(index) == 1
+    report = ix.update(folder, allow_removals=True)
+    assert report.removed == ("ep00", "ep01") and [f.path for f in report.failed] == [str(folder)]
+    assert "cannot list the folder" in report.failed[0].message
 
 
-def test_with_two_folders_only_the_missing_ones_episodes_are_kept(tmp_path: Path) -> None:
+def test_with_two_folders_a_missing_one_is_refused_unless_allowed(tmp_path: Path) -> None:
     first, second, index = tmp_path / "a", tmp_path / "b", tmp_path / "index"
     write_show(first, 1)
     write_show(first, 2)
@@ -258,9 +260,12 @@ def test_with_two_folders_only_the_missing_ones_episodes_are_kept(tmp_path: Path
     ix.update([first, second])
     (first / "ep02.md").unlink()
     shutil.rmtree(second)
-    report = ix.update([first, second])
-    assert report.removed == ("ep02",) and report.unchanged == ("ep01",)
-    assert search_ids(index, "pipelines") == {"ep01", "ep03"}
+    with pytest.raises(RemovalRefusedError):
+        ix.update([first, second])
+    assert search_ids(index, "pipelines") == {"ep01", "ep02", "ep03"}
+    report = ix.update([first, second], allow_removals=True)
+    assert report.removed == ("ep02", "ep03") and report.unchanged == ("ep01",)
+    assert search_ids(index, "pipelines") == {"ep01"}
 
 
 def test_without_folders_the_last_runs_folders_are_used(tmp_path: Path) -> None:
@@ -475,10 +480,10 @@ def test_a_worker_that_dies_stops_the_update(tmp_path: Path, monkeypatch: pytest
     parent = os.getpid()
     real = writing.read_episode
 
-    def dies_in_a_worker(path: str, people: object = None) -> object:
+    def dies_in_a_worker(path: str, people: object = None, raw: object = None) -> object:
         if os.getpid() != parent and path.endswith("ep02.md"):
             os._exit(9)
-        return real(path, people)
+        return real(path, people, raw)
 
     monkeypatch.setattr(writing, "read_episode", dies_in_a_worker)
     with pytest.raises(PodsearchError, match=r"worker process died \(exit code 9\); the index is unchanged"):
@@ -579,17 +584,17 @@ def test_a_worker_frees_each_segment_before_the_next(tmp_path: Path, monkeypatch
     FileStorage(str(tmp_path / "ix")).create().create_index(make_schema(), indexname=INDEX_NAME)
     monkeypatch.setattr(indexer, "SEGMENT_DOCUMENTS", 200)  # two episodes a segment
     live: list[int] = []
-    close = writing._close_segment
+    close = writing.close_segment
 
     def counting(writer: BulkSegmentWriter) -> Any:
         live.append(len(gc.get_objects()))
         return close(writer)
 
-    monkeypatch.setattr(writing, "_close_segment", counting)
+    monkeypatch.setattr(writing, "close_segment", counting)
     receiver, sender = Pipe(duplex=False)
     threading.Thread(target=lambda: [receiver.recv() for _ in range(9)], daemon=True).start()
     sources = [indexer.Source(f"copy{n}", str(folder / f"copy{n}.md"), "sha") for n in range(8)]
-    writing._worker(str(tmp_path / "ix"), sources, sender, [])
+    writing.run_share(str(tmp_path / "ix"), sources, sender, os.getppid())
     writing._KEPT_UNTIL_EXIT.clear()
     growth = [after - before for before, after in zip(live, live[1:])]
     assert len(live) == 4 and max(growth) < 5_000, live  # a segment of postings: ~17,000 objects

@@ -13,13 +13,13 @@ before a rename lets the committer write its record of the generation (see
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
+
+from podsearch.index.syncing import sync_folder
 
 
 class DurableFileStorage(FileStorage):
@@ -28,7 +28,9 @@ class DurableFileStorage(FileStorage):
     #: Called with (old name, new name) before each rename (Whoosh renames only tables of contents).
     before_rename: Callable[[str, str], None] | None = None
 
-    def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
+    def create_file(
+        self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any
+    ) -> Any:
         """Whoosh's ``create_file``; the file is synced to disk when it is closed."""
         given = kwargs.pop("onclose", None)
 
@@ -46,33 +48,3 @@ class DurableFileStorage(FileStorage):
             self.before_rename(oldname, newname)
         super().rename_file(oldname, newname, safe)
         sync_folder(self.folder)
-
-
-def write_durably(path: Path, data: bytes) -> None:
-    """Replace the file at ``path`` with ``data``: written to a temporary file, synced, renamed, folder synced."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    sync_folder(str(path.parent))
-
-
-def sync_folder(path: str) -> None:
-    """``fsync`` a folder, making the names created or renamed in it durable (where supported)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return  # a platform that cannot open folders (Windows): nothing more to do
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass  # some file systems refuse fsync on a folder; the data files are synced anyway
-    finally:
-        os.close(descriptor)

@@ -41,9 +41,9 @@ from podsearch.index.commits import (
     record_name,
     record_pattern,
 )
-from podsearch.index.durable import write_durably
 from podsearch.index.oserrors import storage_errors
 from podsearch.index.schema import SCHEMA_VERSION
+from podsearch.index.syncing import write_durably
 from podsearch.model import VerifyReport
 
 INDEX_NAME = f"podsearch_s{SCHEMA_VERSION}"

@@ -47,7 +47,7 @@ from podsearch.errors import EpisodeError, PodsearchError
 from podsearch.index import indexer
 from podsearch.index.commits import CommitRecord, describe_files, encode, record_name
 from podsearch.index.documents import episode_documents, episode_from_stored
-from podsearch.index.durable import DurableFileStorage, write_durably
+from podsearch.index.durable import DurableFileStorage
 from podsearch.index.indexer import (
     IndexState,
     Plan,
@@ -65,6 +65,7 @@ from podsearch.index.segments import (
     fresh_index,
 )
 from podsearch.index.storage import INDEX_NAME, IndexDir
+from podsearch.index.syncing import write_durably
 from podsearch.model import Failure, UpdateReport
 from podsearch.reading.episodes import People, read_episode
 from podsearch.reading.folders import bytes_sha, episode_sha
@@ -364,9 +365,8 @@ def _index_files(
         sha = source.sha
         try:
             raw = read_bytes(Path(source.path))
-            sha = episode_sha(
-                bytes_sha(raw), source.guests
-            )  # what is parsed, not what was listed
+            # the hash of what is parsed, which may differ from what was listed
+            sha = episode_sha(bytes_sha(raw), source.guests)
             episode = read_episode(source.path, people[folder], raw)
         except EpisodeError as error:
             outcomes.append(Outcome(source.id, failure=_failure_text(error), sha=sha))
@@ -558,12 +558,18 @@ def _worker(
     # means a send fails, instead of filling a pipe nobody reads, once the parent is gone.
     for connection in inherited:
         connection.close()
+    run_share(index_path, sources, sender, parent)
+
+
+def run_share(index_path: str, sources: list[Source], sender: Connection, parent: int) -> None:
+    """Index a share of the files and send the outcome (or a file-system error) to the parent."""
 
     def report_file(paragraphs: int) -> None:
         if os.getppid() != parent:  # the parent was killed: its update is void
             os._exit(1)
         sender.send(("file", paragraphs))
 
+    message: tuple[str, Any]
     try:
         message = ("done", _index_share(index_path, sources, report_file))
     except OSError as error:

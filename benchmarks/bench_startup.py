@@ -133,14 +133,18 @@ def main() -> None:
 
         search, floor = list(commands)[:2]
         ratios = [a / b for a, b in zip(times[search], times[floor], strict=True)]
-        print(f"{options.runs} runs each after {options.warmup} warm-up, interleaved; index {index}; "
-              f"output to a {'pseudo-terminal' if options.tty else 'pipe'}")
+        print(
+            f"{options.runs} runs each after {options.warmup} warm-up, interleaved; index {index}; "
+            f"output to a {'pseudo-terminal' if options.tty else 'pipe'}"
+        )
         print(f"{'wall time, ms':<42} {'min':>7} {'median':>8} {'max':>7}")
         for name, seconds in times.items():
             print(describe(name, seconds))
         median = statistics.median(times[search]) * 1000
-        print(f"search / floor, pair by pair: median {statistics.median(ratios):.2f}x "
-              f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+        print(
+            f"search / floor, pair by pair: median {statistics.median(ratios):.2f}x "
+            f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
+        )
         print(f"target: median <= {TARGET_MS:.0f} ms: {'met' if median <= TARGET_MS else 'NOT met'} ({median:.0f} ms)")
         if options.imports:
             print("\nslowest imports (cumulative) of one search:")

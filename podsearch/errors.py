@@ -20,9 +20,7 @@ class EpisodeError(PodsearchError):
     and column of the problem, so a report can point at the exact spot.
     """
 
-    def __init__(
-        self, path: Path | str, reason: str, line: int | None = None, column: int | None = None
-    ) -> None:
+    def __init__(self, path: Path | str, reason: str, line: int | None = None, column: int | None = None) -> None:
         self.path = Path(path)
         self.reason = reason
         self.line = line
@@ -44,7 +42,8 @@ class EpisodeError(PodsearchError):
         text = f"{self.location}: {self.reason}"
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
-    def __reduce__(self):  # keep the fields when sent between processes
+    def __reduce__(self) -> tuple[type[EpisodeError], tuple[Path, str, int | None, int | None]]:
+        # keep the fields when sent between processes
         return (type(self), (self.path, self.reason, self.line, self.column))
 
 

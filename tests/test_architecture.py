@@ -33,7 +33,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "index": ({"top", "reading", "index"}, {"whoosh"}),
     "query": ({"top", "index", "query"}, set()),
     "output": ({"top", "output"}, {"rich", "pandas", "IPython"}),
-    "cli": ({"top", "api", "output", "cli", "web"}, {"typer", "click"}),
+    "cli": ({"top", "api", "output", "cli", "web"}, {"typer"}),
     "web": ({"top", "api", "output", "web"}, {"starlette", "uvicorn", "jinja2"}),
     "embedding": ({"top", "embedding"}, {"numpy", "safetensors"}),
 }

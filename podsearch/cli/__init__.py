@@ -8,6 +8,6 @@ of exit codes and mapping from errors to them (:mod:`~podsearch.cli.exits`);
 the console script (:mod:`~podsearch.cli.launcher`).
 
 May import: :mod:`podsearch.api`, :mod:`podsearch.output`, the top-level modules,
-typer (and click, which typer is built on), and, for ``podsearch serve`` only,
+typer, and, for ``podsearch serve`` only,
 :mod:`podsearch.web`.
 """

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, cast
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -30,7 +29,7 @@ from podsearch.cli.exits import codes_help
 class _QueryByDefault(TyperGroup):
     """A group whose first argument (after global options) is a query unless it names a command."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: the click Context typer bundles
         routed = spec.route(args)
         if routed is not None and not routed[1]:
             position = routed[0]
@@ -101,12 +100,18 @@ def _parser(param: spec.Param) -> Callable[[Any], Any]:
     return parse
 
 
+def _choices(name: str, choices: tuple[str, ...]) -> type[Enum]:
+    """An Enum of the values: typer shows and completes them."""
+    # mypy reads Enum(...) as an instance; the functional API makes a class
+    return cast("type[Enum]", Enum(name.title(), {choice: choice for choice in choices}, type=str))
+
+
 def _annotation(name: str, param: spec.Param, default: Any) -> tuple[Any, Any]:
     """The typer annotation of one field, and the default typer should see."""
     details: dict[str, Any] = {"help": param.help, "show_default": param.show_default}
     if param.metavar:
         details["metavar"] = param.metavar
-    python_type: Any
+    python_type: Any = str
     if param.kind == "flag":
         python_type = bool
     elif param.kind == "int":
@@ -118,14 +123,12 @@ def _annotation(name: str, param: spec.Param, default: Any) -> tuple[Any, Any]:
     elif param.kind == "time":
         python_type, details["parser"] = int, _parser(param)
     elif param.kind == "choice":
-        python_type = Enum(name.title(), {choice: choice for choice in param.choices}, type=str)  # type: ignore[misc]
+        python_type = _choices(name, param.choices)
         default = python_type(default)
-    else:
-        python_type = str
     if param.many:
-        python_type, default = Optional[list[python_type]], None  # noqa: UP045 - typer reads the annotation
+        python_type, default = list[python_type] | None, None
     elif default is None:
-        python_type = Optional[python_type]  # noqa: UP045
+        python_type = python_type | None
     info = typer.Option(*param.flags, **details) if param.is_option else typer.Argument(**details)
     return Annotated[python_type, info], default
 

@@ -29,7 +29,7 @@ def execute(options: Any) -> int:
     """Run a command (an instance of one of :mod:`podsearch.cli.spec`'s classes); its exit code."""
     try:
         return RUNNERS[type(options)](options)
-    except BaseException as error:  # noqa: BLE001 - the one place errors become exit codes
+    except BaseException as error:
         return finish(error, debug=options.debug)
 
 
@@ -120,7 +120,7 @@ def run_index(options: spec.Reindex) -> int:
             rebuild=options.rebuild,
             wait=options.wait,
             progress=progress,
-            **({"allow_removals": True} if options.allow_removals else {}),
+            allow_removals=options.allow_removals,
         )
     show_report(report, out, err, quiet=options.quiet)
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
@@ -129,14 +129,12 @@ def run_index(options: spec.Reindex) -> int:
 def run_check(options: spec.Check) -> int:
     """Verify the index's content checksums: 0 when sound, 69 when damaged (each damage on stderr)."""
     from podsearch.api import Index
-    from podsearch.output.indexing import show_damage
+    from podsearch.output.indexing import show_verification
 
     with Index(options.index) as ix:
         report = ix.verify()
-        path = str(ix.path)
-    problems = [str(problem) for problem in report.problems]
-    show_damage(problems, sys.stdout, sys.stderr, path)
-    return EXIT_DAMAGED if problems else EXIT_OK
+    show_verification(report, sys.stdout, sys.stderr)
+    return EXIT_OK if report.ok else EXIT_DAMAGED
 
 
 # --- reading the index ------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from podsearch.errors import (
 from podsearch.output.streams import one_line, print_error
 
 
-class Terminated(BaseException):  # noqa: N818 - named like KeyboardInterrupt, its sibling
+class Terminated(BaseException):
     """SIGTERM arrived: raised in the main thread so that cleanup (``finally``) runs, as for Ctrl-C.
 
     A :class:`BaseException`, like :class:`KeyboardInterrupt`, so that no

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     catch_sigterm()
     try:
         code = _run(args)
-    except BaseException as error:  # noqa: BLE001 - the one mapping, also outside a command
+    except BaseException as error:
         code = finish(error, debug="--debug" in args)
     exit_with(code)
 

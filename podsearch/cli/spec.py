@@ -58,17 +58,17 @@ class Param:
         return bool(self.flags)
 
 
-def option(*flags: str, default: Any, help: str, **details: Any) -> Any:  # noqa: A002 - click's word
+def option(*flags: str, default: Any, help: str, **details: Any) -> Any:
     """A dataclass field that is a command-line option."""
     return field(default=default, metadata={"param": Param(flags, help, **details)})
 
 
-def flag(*flags: str, help: str) -> Any:  # noqa: A002
+def flag(*flags: str, help: str) -> Any:
     """A dataclass field that is an on/off option (off by default)."""
     return option(*flags, default=False, help=help, kind="flag")
 
 
-def argument(help: str, metavar: str, **details: Any) -> Any:  # noqa: A002
+def argument(help: str, metavar: str, **details: Any) -> Any:
     """A dataclass field that is a positional argument; required unless it takes many values."""
     param = Param((), help, metavar=metavar, show_default=False, **details)
     if param.many:
@@ -258,7 +258,9 @@ class Serve:
 
     index: Path | None = index_option()
     host: str = option("--host", default="127.0.0.1", help="Address to listen on (127.0.0.1: this machine only).")
-    port: int = option("--port", default=8000, kind="int", low=1, high=65535, help="Port to listen on.")
+    port: int = option(
+        "--port", default=8000, kind="int", low=0, high=65535, help="Port to listen on (0: any free port)."
+    )
     debug: bool = debug_option()
 
 

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from podsearch.model import UpdateReport
+from podsearch.model import UpdateReport, VerifyReport
 from podsearch.output.streams import is_terminal, red_line
 from podsearch.sanitize import visible
 
@@ -30,14 +30,17 @@ def show_report(report: UpdateReport, out: TextIO, err: TextIO, quiet: bool = Fa
         out.flush()
 
 
-def show_damage(problems: list[str], out: TextIO, err: TextIO, path: str) -> None:
-    """``podsearch check``: each damaged file on ``err`` (red on a terminal), or one line saying all is well."""
-    if not problems:
-        out.write(f"the index at {visible(path)} is sound: every file matches its checksum\n")
+def show_verification(report: VerifyReport, out: TextIO, err: TextIO) -> None:
+    """``podsearch check``: one line when the index is sound; else each damaged file on ``err``
+    (red on a terminal) and how to repair it."""
+    if report.ok:
+        out.write(visible(report.summary()) + "\n")
         out.flush()
         return
-    for problem in problems:
+    for problem in report.damaged:
         err.write(red_line(f"damaged: {visible(problem)}", err) + "\n")
+    repair = f"podsearch index --rebuild --index {visible(report.path)}"
+    err.write(f"{report.files} files checked; repair the index with: {repair}\n")
     err.flush()
 
 

@@ -133,7 +133,8 @@ def player(hit: Hit) -> Any:
     """``IPython.display.YouTubeVideo`` of the hit's episode, starting at the hit's second."""
     if hit.youtube_id is None:
         raise NoVideoError(
-            f"episode {hit.episode.code} has no valid YouTube id in its file (ids.youtube), so there is no video to play"
+            f"episode {hit.episode.code} has no valid YouTube id in its file (ids.youtube), "
+            "so there is no video to play"
         )
     try:
         from IPython.display import YouTubeVideo

@@ -592,7 +592,7 @@ def test_fast_path_parses_values() -> None:
     )
     assert fastparse.parse(["--debug", "show", "s1", "--at", "1:02:57"]) == spec.Show("s1", at=3777, debug=True)
     assert fastparse.parse(["index", "a", "b", "--index=ix", "-q", "--wait", "--rebuild", "--allow-removals"]) == (
-        spec.Reindex((Path("a"), Path("b")), Path("ix"), rebuild=True, wait=True, quiet=True, allow_removals=True)
+        spec.Reindex((Path("a"), Path("b")), index=Path("ix"), rebuild=True, wait=True, quiet=True, allow_removals=True)
     )
     assert fastparse.parse(["serve", "--port", "8080", "--host=0.0.0.0"]) == spec.Serve(host="0.0.0.0", port=8080)
     assert fastparse.parse(["check"]) == spec.Check()

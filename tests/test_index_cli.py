@@ -193,7 +193,7 @@ def test_the_console_script_leaves_help_and_mistakes_to_typer(tmp_path: Path) ->
     assert fastparse.parse(["index", "--bogus"]) is None
     assert fastparse.parse(["index", "--index"]) is None
     assert fastparse.parse(["index", "a", "b", "--index=ix", "-q", "--wait", "--rebuild"]) == spec.Reindex(
-        (Path("a"), Path("b")), Path("ix"), rebuild=True, wait=True, quiet=True
+        (Path("a"), Path("b")), index=Path("ix"), rebuild=True, wait=True, quiet=True
     )
     result = subprocess.run([sys.executable, "-m", "podsearch", "index", "--bogus"], capture_output=True, text=True)
     assert result.returncode == 2 and "No such option: --bogus" in result.stderr

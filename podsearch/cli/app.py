@@ -156,7 +156,7 @@ def _register(command: spec.Command) -> None:
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
     for name, param, default in fields:
         annotation, shown_default = _annotation(name, param, default)
-        if shown_default is spec.dataclasses.MISSING:
+        if shown_default is spec.MISSING:
             shown_default = inspect.Parameter.empty
         parameters.append(
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=shown_default, annotation=annotation)

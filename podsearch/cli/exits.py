@@ -18,7 +18,6 @@ import errno
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from types import FrameType
 from typing import NoReturn, TextIO
 
@@ -51,13 +50,15 @@ class Terminated(BaseException):
     """
 
 
-@dataclass(frozen=True)
 class ExitCode:
     """One row of the table: the code, what it means, the errors that give it."""
 
-    code: int
-    meaning: str
-    errors: tuple[type[BaseException], ...] = ()
+    __slots__ = ("code", "errors", "meaning")
+
+    def __init__(self, code: int, meaning: str, errors: tuple[type[BaseException], ...] = ()) -> None:
+        self.code = code
+        self.meaning = meaning
+        self.errors = errors
 
 
 EXIT_OK = 0

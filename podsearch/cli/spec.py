@@ -1,8 +1,8 @@
 """The commands of ``podsearch`` and their options, as plain data: the one definition.
 
-Each command is a frozen dataclass whose fields are its options and arguments;
-a field's metadata holds a :class:`Param` (spellings, kind of value, bounds,
-help). An instance is what the command was asked to do. Two readers use these
+Each command is a class whose fields are its options and arguments; each
+field holds a :class:`Param` (spellings, kind of value, bounds, help) and a
+default. An instance is what the command was asked to do. Two readers use these
 classes, and nothing else declares an option:
 
 * :mod:`podsearch.cli.app` generates the typer app from them: ``--help``, shell
@@ -20,12 +20,10 @@ This module imports only the standard library.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Kind = Literal["text", "int", "path", "date", "time", "choice", "flag"]
 
@@ -36,21 +34,38 @@ MAX_CONTEXT = 20
 SORTS = ("relevance", "date")
 
 
-@dataclass(frozen=True)
 class Param:
-    """One option (``flags`` set) or positional argument (``flags`` empty)."""
+    """One option (``flags`` set) or positional argument (``flags`` empty).
 
-    flags: tuple[str, ...]
-    help: str
-    kind: Kind = "text"
-    low: int | None = None
-    high: int | None = None
-    choices: tuple[str, ...] = ()
-    metavar: str | None = None
-    #: whether ``--help`` shows the default (``False`` when the help says it in words)
-    show_default: bool = True
-    #: an argument that takes any number of values
-    many: bool = False
+    Plain classes, not dataclasses, here: every dataclass compiles its methods
+    when its module loads, and this module loads on every run of the command.
+    """
+
+    __slots__ = ("choices", "flags", "help", "high", "kind", "low", "many", "metavar", "show_default")
+
+    def __init__(
+        self,
+        flags: tuple[str, ...],
+        help: str,
+        kind: Kind = "text",
+        low: int | None = None,
+        high: int | None = None,
+        choices: tuple[str, ...] = (),
+        metavar: str | None = None,
+        show_default: bool = True,
+        many: bool = False,
+    ) -> None:
+        self.flags = flags
+        self.help = help
+        self.kind = kind
+        self.low = low
+        self.high = high
+        self.choices = choices
+        self.metavar = metavar
+        #: whether ``--help`` shows the default (``False`` when the help says it in words)
+        self.show_default = show_default
+        #: an argument that takes any number of values
+        self.many = many
 
     @property
     def is_option(self) -> bool:
@@ -58,26 +73,92 @@ class Param:
         return bool(self.flags)
 
 
+class Missing:
+    """The default of a required argument."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = Missing()
+
+
+class Field:
+    """A class attribute of an :class:`Options` class: the parameter and its default."""
+
+    __slots__ = ("default", "param")
+
+    def __init__(self, param: Param, default: Any) -> None:
+        self.param = param
+        self.default = default
+
+
+class Options:
+    """Base of the commands' options classes: a frozen record of the fields they declare.
+
+    A subclass declares its fields as annotated class attributes made by
+    :func:`option`, :func:`flag` or :func:`argument`, in the order ``--help``
+    lists them. Instances take the fields by keyword (arguments also by
+    position), compare by value and cannot be changed.
+    """
+
+    #: ``(name, Param, default)`` of each field, in order
+    fields: ClassVar[tuple[tuple[str, Param, Any], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fields = tuple(
+            (name, value.param, value.default) for name, value in vars(cls).items() if isinstance(value, Field)
+        )
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        arguments = [name for name, param, _ in self.fields if not param.is_option]
+        if len(args) > len(arguments):
+            raise TypeError(f"{type(self).__name__} takes at most {len(arguments)} positional arguments")
+        for name, value in zip(arguments, args, strict=False):
+            if name in values:
+                raise TypeError(f"{type(self).__name__} got {name!r} twice")
+            values[name] = value
+        for name, _, default in self.fields:
+            value = values.pop(name, default)
+            if value is MISSING:
+                raise TypeError(f"{type(self).__name__} needs {name!r}")
+            object.__setattr__(self, name, value)
+        if values:
+            raise TypeError(f"{type(self).__name__} has no field {next(iter(values))!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), *vars(self).values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({shown})"
+
+
 def option(*flags: str, default: Any, help: str, **details: Any) -> Any:
-    """A dataclass field that is a command-line option."""
-    return field(default=default, metadata={"param": Param(flags, help, **details)})
+    """A field that is a command-line option."""
+    return Field(Param(flags, help, **details), default)
 
 
 def flag(*flags: str, help: str) -> Any:
-    """A dataclass field that is an on/off option (off by default)."""
+    """A field that is an on/off option (off by default)."""
     return option(*flags, default=False, help=help, kind="flag")
 
 
 def argument(help: str, metavar: str, **details: Any) -> Any:
-    """A dataclass field that is a positional argument; required unless it takes many values."""
+    """A field that is a positional argument; required unless it takes many values."""
     param = Param((), help, metavar=metavar, show_default=False, **details)
-    if param.many:
-        return field(default=(), metadata={"param": param})
-    return field(metadata={"param": param})
+    return Field(param, () if param.many else MISSING)
 
 
 def index_option() -> Any:
-    """``--index PATH``, which every command but ``search`` reads the same way."""
+    """``--index PATH``, which every command reads the same way."""
     return option(
         "--index",
         default=None,
@@ -95,8 +176,7 @@ def debug_option() -> Any:
 # --- the commands -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Search:
+class Search(Options):
     """Search for moments (the default command).
 
     podsearch "some words" is short for podsearch search "some words". Each
@@ -172,8 +252,7 @@ class Search:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
-class Reindex:
+class Reindex(Options):
     """Index new, changed and removed episode files (incremental; safe while others search)."""
 
     folders: tuple[Path, ...] = argument(
@@ -191,8 +270,7 @@ class Reindex:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
-class Show:
+class Show(Options):
     """Show an episode's transcript, or the part around a moment, with times and links.
 
     Each speaker turn starts with its time, speaker and YouTube link; the
@@ -219,8 +297,7 @@ class Show:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
-class Episodes:
+class Episodes(Options):
     """List the indexed episodes: season and number, date added, paragraphs, title, guests."""
 
     index: Path | None = index_option()
@@ -228,8 +305,7 @@ class Episodes:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(Options):
     """Show what the index holds: episodes, turns, paragraphs, size, folders, last update."""
 
     index: Path | None = index_option()
@@ -237,8 +313,7 @@ class Stats:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Options):
     """Verify every index file against the checksums of its last commit (reads the whole index).
 
     Prints what is damaged, if anything. For cron: exit 0 when the index is
@@ -249,8 +324,7 @@ class Check:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
-class Serve:
+class Serve(Options):
     """Serve the search page on this machine (needs the web extra: pip install 'podsearch[web]').
 
     Stop it with Ctrl-C.
@@ -264,15 +338,17 @@ class Serve:
     debug: bool = debug_option()
 
 
-@dataclass(frozen=True)
 class Command:
     """One command: its name, its options class, the help after the options, the exit codes it uses."""
 
-    name: str
-    options: type
-    epilog: str = ""
-    #: the exit codes ``COMMAND --help`` lists, besides 0 and the crash codes
-    exit_codes: tuple[int, ...] = ()
+    __slots__ = ("epilog", "exit_codes", "name", "options")
+
+    def __init__(self, name: str, options: type[Options], epilog: str = "", exit_codes: tuple[int, ...] = ()) -> None:
+        self.name = name
+        self.options = options
+        self.epilog = epilog
+        #: the exit codes ``COMMAND --help`` lists, besides 0 and the crash codes
+        self.exit_codes = exit_codes
 
     @property
     def help(self) -> str:
@@ -337,13 +413,10 @@ GLOBAL_FLAGS = ("--debug",)
 TOP_ONLY = ("--help", "-h", "--version", "--install-completion", "--show-completion")
 
 
-def params(options: type) -> list[tuple[str, Param, Any]]:
-    """``(name, Param, default)`` of each field of a command's options class, in order."""
-    found = []
-    for item in dataclasses.fields(options):
-        default = item.default if item.default is not dataclasses.MISSING else dataclasses.MISSING
-        found.append((item.name, item.metadata["param"], default))
-    return found
+def params(options: type[Options]) -> tuple[tuple[str, Param, Any], ...]:
+    """``(name, Param, default)`` of each field of a command's options class, in order
+    (the default is :data:`MISSING` for a required argument)."""
+    return options.fields
 
 
 def route(args: Sequence[str]) -> tuple[int, str] | None:

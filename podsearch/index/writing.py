@@ -187,7 +187,8 @@ def _write(
         _build_in_workers(store.path, sources, tracker.advance) if parallel else Built()
     )
     # The parent's writer is made after the workers are forked, so they inherit none of its files.
-    writer = Writer(ix)
+    # Not Whoosh's lock file: the update holds podsearch's own lock, which a kill releases.
+    writer = Writer(ix, _lk=False)
     try:
         if not parallel:
             built = _build_in_writer(writer, sources, tracker.advance)

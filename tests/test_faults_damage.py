@@ -133,7 +133,7 @@ def test_a_truncated_lengths_file_never_changes_rankings_silently(built: tuple[P
 def test_rebuild_keeps_searches_on_the_last_good_index_until_it_lands(
     built: tuple[Path, Path, dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder, index, before = built
+    folder, index, _ = built
     from podsearch.index import writing
 
     seen: list[set[str]] = []
@@ -168,7 +168,7 @@ def test_rebuild_works_from_any_state_of_the_folder(tmp_path: Path) -> None:
 
 
 def test_the_cli_reports_damage_and_repairs_it(built: tuple[Path, Path, dict]) -> None:
-    folder, index, before = built
+    _, index, before = built
     truncate(".trm")(index)
     search = subprocess.run(
         [sys.executable, "-m", "podsearch", "pipelines", "--index", str(index)], capture_output=True, text=True

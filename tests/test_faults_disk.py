@@ -22,7 +22,7 @@ import podsearch
 from podsearch.errors import DiskFullError, StorageError, StoragePermissionError
 from podsearch.index import indexer
 from podsearch.index.durable import DurableFileStorage
-from podsearch.index.storage import IndexDir
+from podsearch.index.storage import INDEX_NAME, IndexDir
 
 from .conftest import BUNDLED_EPISODE
 from .test_indexer import assert_tidy, index_content, make_folder, parallel, search_ids, write_show
@@ -57,10 +57,10 @@ def _indexed(tmp_path: Path) -> tuple[Path, Path, dict]:
 
 
 def _leftovers(index: Path) -> set[str]:
+    """Files beside what the latest generation uses (its record names them all)."""
     record = IndexDir(index).check_integrity()
-    allowed = {"podsearch.lock", "podsearch.json", f"_{record.segment_ids and ''}"} | set(record.files)
-    allowed |= {name for name in os.listdir(index) if name.endswith("_WRITELOCK") or name.endswith(".commit")}
-    return set(os.listdir(index)) - allowed
+    allowed = {"podsearch.lock", "podsearch.json", *record.files, f"_{INDEX_NAME}_{record.generation}.commit"}
+    return {name for name in os.listdir(index) if not name.endswith("_WRITELOCK")} - allowed
 
 
 @pytest.mark.parametrize(

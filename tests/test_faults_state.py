@@ -56,7 +56,7 @@ def test_a_lost_or_edited_report_changes_nothing(mirrored: tuple[Path, Path], me
 
 
 def test_the_cli_nightly_form_uses_the_recorded_folders(mirrored: tuple[Path, Path]) -> None:
-    folder, index = mirrored
+    _, index = mirrored
     (index / META_FILE).unlink()
     done = subprocess.run(
         [sys.executable, "-m", "podsearch", "index", "--index", str(index), "--quiet"], capture_output=True, text=True
@@ -145,9 +145,9 @@ def test_an_index_without_episodes_opens_searches_and_reports(tmp_path: Path) ->
 
 def test_a_search_during_the_first_build_says_it_is_being_built(tmp_path: Path) -> None:
     index = tmp_path / "index"
-    with IndexDir(index).lock(), podsearch.Index(index) as ix:
-        with pytest.raises(IndexBuildingError, match=f"the index at {index} is being built; try again in a moment"):
-            ix.search("pipelines")
+    building = f"the index at {index} is being built; try again in a moment"
+    with IndexDir(index).lock(), podsearch.Index(index) as ix, pytest.raises(IndexBuildingError, match=building):
+        ix.search("pipelines")
     with pytest.raises(podsearch.IndexMissingError):  # the lock released: simply no index
         podsearch.Index(index).search("pipelines")
 

@@ -22,12 +22,11 @@ _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
-def translate(
-    error: OSError, path: Path | str, needed: int | None = None
-) -> StorageError:
-    """The podsearch error for an :class:`OSError` met while writing the index at ``path``."""
+def translate(error: OSError, path: Path | str, needed: int | None = None, doing: str = "write") -> StorageError:
+    """The podsearch error for an :class:`OSError` met while writing (or ``doing``) the index at ``path``."""
     where = str(error.filename) if error.filename else str(path)
     reason = error.strerror or str(error)
+    unchanged = "; the previous index is unchanged" if doing == "write" else ""
     if error.errno in _FULL:
         free = free_bytes(path)
         amount = f"; about {megabytes(needed)} more is needed" if needed else ""
@@ -39,20 +38,12 @@ def translate(
             needed,
         )
     if error.errno in _DENIED:
-        return StoragePermissionError(
-            f"cannot write the index at {path}: {reason} ({where}); the previous index is unchanged",
-            path,
-        )
-    return StorageError(
-        f"cannot write the index at {path}: {reason} ({where}); the previous index is unchanged",
-        path,
-    )
+        return StoragePermissionError(f"cannot {doing} the index at {path}: {reason} ({where}){unchanged}", path)
+    return StorageError(f"cannot {doing} the index at {path}: {reason} ({where}){unchanged}", path)
 
 
 @contextlib.contextmanager
-def storage_errors(
-    path: Path | str, needed: Callable[[], int | None] | None = None
-) -> Iterator[None]:
+def storage_errors(path: Path | str, needed: Callable[[], int | None] | None = None) -> Iterator[None]:
     """Turn an :class:`OSError` raised inside into the matching :class:`StorageError`.
 
     ``needed`` estimates, only when the disk is full, how many bytes the work takes.
@@ -60,9 +51,7 @@ def storage_errors(
     try:
         yield
     except OSError as error:
-        raise translate(
-            error, path, needed() if needed and error.errno in _FULL else None
-        ) from error
+        raise translate(error, path, needed() if needed and error.errno in _FULL else None) from error
 
 
 def free_bytes(path: Path | str) -> int | None:

@@ -90,9 +90,7 @@ class IndexDir:
         except OSError:
             return None
         generations = [
-            int(match.group(2))
-            for match in map(_TOC.match, names)
-            if match and match.group(1) == INDEX_NAME
+            int(match.group(2)) for match in map(_TOC.match, names) if match and match.group(1) == INDEX_NAME
         ]
         return max(generations, default=None)
 
@@ -187,7 +185,9 @@ class IndexDir:
         try:
             record = self.record(generation)
         except IndexDamagedError:
-            return VerifyReport(str(self.path), generation, damaged=(f"{record_name(INDEX_NAME, generation)}: unreadable",))
+            return VerifyReport(
+                str(self.path), generation, damaged=(f"{record_name(INDEX_NAME, generation)}: unreadable",)
+            )
         damaged: list[str] = []
         checked = 0
         for name, (size, crc) in sorted(record.files.items()):
@@ -210,12 +210,14 @@ class IndexDir:
     def _damaged(self, generation: int, name: str) -> Any:
         if self.generation() != generation:
             raise FileNotFoundError(f"the index at {self.path} changed while it was checked")
-        raise IndexDamagedError(f"the index at {self.path} is damaged ({name}); repair it with: podsearch index --rebuild")
+        raise IndexDamagedError(
+            f"the index at {self.path} is damaged ({name}); repair it with: podsearch index --rebuild"
+        )
 
     def _unreadable(self, error: OSError) -> Exception:
         from podsearch.index.oserrors import translate
 
-        return translate(error, self.path)
+        return translate(error, self.path, doing="read")
 
     # --- reading -----------------------------------------------------------------------
 
@@ -345,4 +347,3 @@ def _remove(path: Path) -> None:
             path.rmdir()
         else:
             path.unlink()
-

@@ -444,12 +444,12 @@ def _build_in_workers(
             workers.append((process, receiver, share))
         pending = {receiver: number for number, (_, receiver, _) in enumerate(workers)}
         while pending:
-            for receiver in wait(list(pending)):
-                number = pending[receiver]
-                result = _receive(receiver, workers[number][0], advance)
+            for ready in wait(list(pending)):
+                number = pending[ready]  # type: ignore[index]  # wait() returns what it was given
+                result = _receive(workers[number][1], workers[number][0], advance)
                 if result is not None:
                     results[number] = result
-                    del pending[receiver]
+                    del pending[workers[number][1]]
         built = Built()
         for number, (_, _, share) in enumerate(workers):
             accept(share, *results[number], built)

@@ -12,9 +12,12 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_startup.py --runs 30
     .venv/bin/python benchmarks/bench_startup.py --index /tmp/corpus-index   # a bigger index
     .venv/bin/python benchmarks/bench_startup.py --imports   # slowest imports of one search
+    git worktree add /tmp/base bd2faa0 && .venv/bin/python benchmarks/bench_startup.py --tree /tmp/base --tree .
 
 Without ``--index`` an index of ``episodes/`` is built once in a temporary
-folder (not timed). Output goes to a pipe, as in ``podsearch … | less``; pass
+folder (not timed), once per ``--tree``: each ``--tree`` is a checkout whose
+code is timed in place of the installed one, run by run with the others, so
+a before/after comparison shares the machine's moods. Output goes to a pipe, as in ``podsearch … | less``; pass
 ``--tty`` to time output to a pseudo-terminal (colours and links) instead.
 The figures are printed, not asserted: this is a measurement, not a test.
 """
@@ -74,10 +77,10 @@ def run_once(command: list[str], env: dict[str, str], tty: bool) -> float:
     return elapsed
 
 
-def describe(name: str, seconds: list[float]) -> str:
+def describe(name: str, seconds: list[float], width: int = 42) -> str:
     """``name  min  median  max`` in milliseconds."""
     ms = sorted(s * 1000 for s in seconds)
-    return f"{name:<42} {ms[0]:7.1f} {statistics.median(ms):8.1f} {ms[-1]:7.1f}"
+    return f"{name:<{width}} {ms[0]:7.1f} {statistics.median(ms):8.1f} {ms[-1]:7.1f}"
 
 
 def slowest_imports(command: list[str], env: dict[str, str], count: int = 15) -> str:
@@ -104,51 +107,67 @@ def main() -> None:
     parser.add_argument("--query", default=QUERY, help=f"the query (default {QUERY!r})")
     parser.add_argument("--tty", action="store_true", help="write to a pseudo-terminal instead of a pipe")
     parser.add_argument("--imports", action="store_true", help="also list the slowest imports of one search")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkout's root to time instead of the installed podsearch (its podsearch/ goes first on "
+        "PYTHONPATH); repeat it to compare trees run by run, e.g. a `git worktree` of the base commit",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="podsearch-bench-") as scratch:
-        env = dict(os.environ)
-        env.pop("NO_COLOR", None)
+        base = dict(os.environ)
+        base.pop("NO_COLOR", None)
         # A user's installation caches bytecode; a sandbox that forbids writing it
         # would time compiling podsearch's sources on every run instead.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        index = options.index
-        if index is None:
-            index = Path(scratch) / "index"
-            build = [*podsearch_command(), "index", str(ROOT / "episodes"), "--index", str(index), "--quiet"]
-            subprocess.run(build, env=env, check=True)
-        env["PODSEARCH_INDEX"] = str(index)
-        commands = {
-            f"podsearch {options.query!r}": [*podsearch_command(), options.query],
-            'python -c "import yaml"   (floor)': [sys.executable, "-c", "import yaml"],
-            "python -c pass": [sys.executable, "-c", "pass"],
-        }
+        base.pop("PYTHONDONTWRITEBYTECODE", None)
+        envs: dict[str, dict[str, str]] = {}
+        for number, tree in enumerate(options.tree or [None]):
+            env = dict(base)
+            if tree is not None:
+                env["PYTHONPATH"] = str(tree.resolve())
+            index = options.index
+            if index is None:  # each tree builds its own: index formats may differ between them
+                index = Path(scratch) / f"index{number}"
+                build = [*podsearch_command(), "index", str(ROOT / "episodes"), "--index", str(index), "--quiet"]
+                subprocess.run(build, env=env, check=True)
+            env["PODSEARCH_INDEX"] = str(index)
+            envs[f"podsearch {options.query!r}" + (f" [{tree}]" if tree else "")] = env
+        floor = 'python -c "import yaml"   (floor)'
+        commands = {name: ([*podsearch_command(), options.query], env) for name, env in envs.items()}
+        commands[floor] = ([sys.executable, "-c", "import yaml"], base)
+        commands["python -c pass"] = ([sys.executable, "-c", "pass"], base)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(options.warmup):
-            for command in commands.values():
+            for command, env in commands.values():
                 run_once(command, env, options.tty)
         for _ in range(options.runs):
-            for name, command in commands.items():
+            for name, (command, env) in commands.items():
                 times[name].append(run_once(command, env, options.tty))
 
-        search, floor = list(commands)[:2]
-        ratios = [a / b for a, b in zip(times[search], times[floor], strict=True)]
         print(
-            f"{options.runs} runs each after {options.warmup} warm-up, interleaved; index {index}; "
+            f"{options.runs} runs each after {options.warmup} warm-up, interleaved; "
             f"output to a {'pseudo-terminal' if options.tty else 'pipe'}"
         )
-        print(f"{'wall time, ms':<42} {'min':>7} {'median':>8} {'max':>7}")
+        width = max(42, *(len(name) + 1 for name in commands))
+        print(f"{'wall time, ms':<{width}} {'min':>7} {'median':>8} {'max':>7}")
         for name, seconds in times.items():
-            print(describe(name, seconds))
-        median = statistics.median(times[search]) * 1000
-        print(
-            f"search / floor, pair by pair: median {statistics.median(ratios):.2f}x "
-            f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)"
-        )
-        print(f"target: median <= {TARGET_MS:.0f} ms: {'met' if median <= TARGET_MS else 'NOT met'} ({median:.0f} ms)")
+            print(describe(name, seconds, width))
+        for search in envs:
+            ratios = [a / b for a, b in zip(times[search], times[floor], strict=True)]
+            median = statistics.median(times[search]) * 1000
+            print(
+                f"{search}: search / floor, pair by pair: median {statistics.median(ratios):.2f}x "
+                f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x); "
+                f"target median <= {TARGET_MS:.0f} ms: {'met' if median <= TARGET_MS else 'NOT met'} ({median:.0f} ms)"
+            )
         if options.imports:
+            first = next(iter(envs))
             print("\nslowest imports (cumulative) of one search:")
-            print(slowest_imports(commands[search], env))
+            print(slowest_imports(commands[first][0], envs[first]))
+        print("\nreproduce: .venv/bin/python benchmarks/bench_startup.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -119,7 +119,9 @@ class Writer(BulkSegmentWriter):
         """
         self._check_state()
         final = [] if clear else [s for s in self.segments if s.doc_count() > 0]
-        if self._added:
+        # An index without episodes still gets one (empty) segment: readers then see the
+        # same kind of index as ever, not Whoosh's segment-less EmptyReader.
+        if self._added or not (final or extra):
             final.append(self._finalize_segment())
         else:
             self._close_segment()

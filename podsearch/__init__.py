@@ -11,17 +11,25 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING, Any
 
 from podsearch.errors import (
+    DiskFullError,
     EpisodeError,
     EpisodeNotFound,
+    IndexBuildingError,
+    IndexDamagedError,
     IndexLockedError,
     IndexMissingError,
     IndexUnavailableError,
     IndexVersionError,
     MissingExtraError,
+    ModelError,
     NotAnEpisode,
     NoVideoError,
     PodsearchError,
     QueryError,
+    RemovalRefusedError,
+    StorageError,
+    StoragePermissionError,
+    UsageError,
 )
 from podsearch.model import (
     Chapter,
@@ -35,6 +43,7 @@ from podsearch.model import (
     Snippet,
     Turn,
     UpdateReport,
+    VerifyReport,
 )
 
 # The index and the episode reader pull in Whoosh and PyYAML: they are loaded on
@@ -69,6 +78,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Chapter",
+    "DiskFullError",
     "Episode",
     "EpisodeError",
     "EpisodeGroup",
@@ -77,21 +87,29 @@ __all__ = [
     "Failure",
     "Hit",
     "Index",
+    "IndexBuildingError",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexMissingError",
     "IndexStats",
     "IndexUnavailableError",
     "IndexVersionError",
     "MissingExtraError",
+    "ModelError",
     "NoVideoError",
     "NotAnEpisode",
     "Paragraph",
     "PodsearchError",
     "QueryError",
+    "RemovalRefusedError",
     "Results",
     "Snippet",
+    "StorageError",
+    "StoragePermissionError",
     "Turn",
     "UpdateReport",
+    "UsageError",
+    "VerifyReport",
     "__version__",
     "read_episode",
     "read_folder",

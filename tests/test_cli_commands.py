@@ -8,7 +8,10 @@ and shows; the end-to-end cases run the real library on crafted indexes.
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,25 @@ def test_serve_passes_its_options_to_the_web_server(monkeypatch: pytest.MonkeyPa
     assert calls == [(None, "127.0.0.1", 8000), (Path("ix"), "::1", 0)]
     code, _, err = invoke("serve", "--port", "70000")
     assert code == 2 and "--port" in err
+
+
+def test_serve_end_to_end_stops_on_sigterm_with_143(bundled_index: podsearch.Index) -> None:
+    pytest.importorskip("uvicorn")
+    command = [sys.executable, "-m", "podsearch", "serve", "--port", "0", "--index", str(bundled_index.path)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        url = re.search(r"on (http://127\.0\.0\.1:\d+/) ", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(1) + "api/search?q=data+scientist", timeout=30) as response:
+            assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == exits.EXIT_TERMINATED
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_serve_without_the_web_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,8 @@ both modules into :data:`sys.modules`; each stand-in loads the real module the
 moment anything other than the one name Whoosh imports is used, so code that
 does need them still gets them.
 
-Only :func:`podsearch.launcher.main` calls this, for a plain search: the
+Only the console script (:mod:`podsearch.cli.launcher`) calls this, for the
+commands it runs without typer (not ``serve``, whose server may need them): the
 library itself never touches :data:`sys.modules`.
 """
 

@@ -244,7 +244,7 @@ class Bench:
         lines += [f"| {' | '.join(row)} |" for row in self.rows]
         if growth:
             lines += ["", "Cost growth (full rebuild of the corpus copied N times, distinct ids):", "", *growth]
-        lines += ["", "Commands (each figure is the median wall time of the whole process; /usr/bin/time -v shows the same):"]
+        lines += ["", "Commands (each figure is the median wall time of the whole process):"]
         for number, (label, commands) in enumerate(self.commands, 1):
             lines.append(f"[{number}] {label}:")
             lines += [f"    {command}" for command in commands]

@@ -304,7 +304,9 @@ def test_a_reindex_in_another_process_is_seen_by_the_next_request(tmp_path: Path
     with running_server(index) as url:
         assert json.loads(_get(url + "api/search?q=platypus")[1])["total"] == 0
         write_episode(episodes, "s05e01-platypus", [("Ann", 5, "The platypus lays eggs.")], season=5, number=1)
-        subprocess.run([sys.executable, "-m", "podsearch", "index", "--index", str(index)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "podsearch", "index", "--index", str(index)], check=True, capture_output=True
+        )
         status, body = _get(url + "api/search?q=platypus")
         assert status == 200 and json.loads(body)["hits"][0]["episode_code"] == "S05E01"
         assert b"S05E01" in _get(url + "?q=platypus")[1]

@@ -249,7 +249,7 @@ def create_app(index_path: Path | str | None = None) -> ASGIApp:
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {PodsearchError: site.error, HTTPException: site.error}
-    starlette = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+    starlette = Starlette(routes=routes, exception_handlers=handlers)
     starlette.state.site = site
     return SecurityHeaders(starlette)
 

@@ -112,9 +112,13 @@ class SearchParams:
     @property
     def filtered(self) -> bool:
         """Whether any filter besides the query is set (the page opens its filters then)."""
-        return any(
-            value is not None for value in (self.speaker, self.guest, self.season, self.episode, self.after, self.before)
-        ) or self.sort != "relevance"
+        return (
+            any(
+                value is not None
+                for value in (self.speaker, self.guest, self.season, self.episode, self.after, self.before)
+            )
+            or self.sort != "relevance"
+        )
 
     def query_string(self, **changes: Any) -> str:
         """The URL query string of this state (with ``changes``); default values are left out."""

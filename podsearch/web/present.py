@@ -18,10 +18,10 @@ from podsearch.output.notebook import SAFE_URL, marked_html
 from podsearch.text import WORD, fold, stem
 
 #: Query words never marked on the episode page: they are on every line.
-_UNMARKED = frozenset(
-    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "do", "for", "from", "have", "i", "in", "is", "it")
-    + ("of", "on", "or", "so", "that", "the", "this", "to", "was", "we", "what", "with", "you")
-)
+_UNMARKED = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "do", "for", "from", "have", "i", "in", "is", "it",
+    "of", "on", "or", "so", "that", "the", "this", "to", "was", "we", "what", "with", "you",
+})  # fmt: skip
 _OPERATORS = frozenset(("AND", "OR", "NOT"))
 _TOKEN = re.compile(r'"[^"]*"?|[^\s()"]+')
 

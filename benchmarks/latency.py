@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import fts5
 import queries as Q
@@ -48,6 +49,19 @@ TARGET_P95_MS = 15.0
 LIMIT = 10
 #: FTS5 queries run before timing (an in-memory table needs little warming).
 FTS5_WARMUP = 25
+
+
+def query_sets(episodes: Sequence[Any], corpus: Any, per_set: int, short: int, seed: int) -> dict[str, list[Any]]:
+    """The timed queries: ``per_set`` of each relevance set and ``short`` one- and two-word queries."""
+    sets = Q.build_sets(episodes, Q.SETS, per_set, seed, corpus) if per_set else {}
+    sets["short"] = Q.short_items(corpus, episodes, short, seed)
+    return sets
+
+
+def mixed_queries(episodes: Sequence[Any], per_set: int, short: int, seed: int) -> list[str]:
+    """The texts of :func:`query_sets`, in order."""
+    sets = query_sets(episodes, Q.Corpus(episodes), per_set, short, seed)
+    return [query.text for queries in sets.values() for query in queries]
 
 
 def percentile(sorted_ms: Sequence[float], share: float) -> float:
@@ -153,8 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     episodes = Q.load_episodes(folder)
     corpus = Q.Corpus(episodes)
-    sets = Q.build_sets(episodes, Q.SETS, args.per_set, args.seed, corpus) if args.per_set else {}
-    sets["short"] = Q.short_items(corpus, episodes, args.short, args.seed)
+    sets = query_sets(episodes, corpus, args.per_set, args.short, args.seed)
     workload = [(name, query.text) for name, queries in sets.items() for query in queries]
     texts = [text for _, text in workload]
     log(f"{len(workload)} queries: " + ", ".join(f"{name} {len(qs)}" for name, qs in sets.items()))
@@ -190,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             counts[f"{system}|all"] = len(every)
         for name in sets:
             for system, per_query in times.items():
-                chosen = [ms for (set_name, _), runs in zip(workload, per_query) if set_name == name for ms in runs]
+                chosen = [ms for (set_name, _), runs in zip(workload, per_query, strict=True) if set_name == name for ms in runs]
                 rows[f"{system}|{name}"] = summary(chosen)
                 counts[f"{system}|{name}"] = len(chosen)
 
@@ -206,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"\nslowest {args.slowest} podsearch queries (median of their runs):")
         slowest = sorted(
-            ((statistics.median(runs), name, text) for (name, text), runs in zip(workload, times["podsearch"])),
+            ((statistics.median(runs), name, text) for (name, text), runs in zip(workload, times["podsearch"], strict=True)),
             reverse=True,
         )[: args.slowest]
         for ms, name, text in slowest:

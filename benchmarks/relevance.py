@@ -49,13 +49,11 @@ from queries import headerless
 import podsearch
 
 REPO = Path(__file__).resolve().parents[1]
-#: The podsearch modules that only matter at query time: changing them keeps a cached index.
-QUERY_TIME_MODULES = frozenset(
-    {"query.py", "ranking.py", "candidates.py", "spelling.py", "hits.py", "render.py", "cli.py", "notebook.py"}
-)
+#: The podsearch sub-packages that only matter at query time: changing them keeps a cached index.
+QUERY_TIME_PARTS = frozenset({"query", "output", "cli", "web"})
 #: Depth of the ranked lists that are scored.
 DEPTH = 10
-#: Candidates of podsearch's first stage (``podsearch.query.pipeline.CANDIDATES``) when it cannot be read.
+#: Candidates of podsearch's first stage (``podsearch.query.tuning.CANDIDATES``) when it cannot be read.
 DEFAULT_CANDIDATES = 64
 
 Ranking = list[tuple[str, int]]
@@ -69,9 +67,10 @@ def index_fingerprint() -> str:
     """A hash of podsearch's sources that can change what an index holds."""
     package = Path(podsearch.__file__).resolve().parent
     digest = hashlib.sha256(podsearch.__version__.encode())
-    for path in sorted(package.glob("*.py")):
-        if path.name not in QUERY_TIME_MODULES:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] not in QUERY_TIME_PARTS:
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -158,7 +157,10 @@ def evaluate(system: str, search: Searcher, queries: Sequence[Q.Query], errors: 
 
 def candidates_count() -> int:
     """How many candidates podsearch's first stage hands to the re-ranker."""
-    from podsearch.query import pipeline as podsearch_query
+    try:
+        from podsearch.query import tuning as podsearch_query
+    except ImportError:  # before the weights had one module
+        from podsearch.query import pipeline as podsearch_query  # type: ignore[no-redef]
     return int(getattr(podsearch_query, "CANDIDATES", DEFAULT_CANDIDATES))
 
 
@@ -236,10 +238,14 @@ def diagnose(
         else:
             buckets[labels[3]] += 1
         details.append((i, final, wider))
-    print(f"\n[{name}] podsearch misses at rank 1: {len(misses)} of {len(queries)}"
-          + (f" (the first {len(studied)} studied)" if len(studied) < len(misses) else ""))
-    print("  where the first relevant paragraph was: "
-          + ", ".join(f"{label}: {count}" for label, count in buckets.items() if count))
+    print(
+        f"\n[{name}] podsearch misses at rank 1: {len(misses)} of {len(queries)}"
+        + (f" (the first {len(studied)} studied)" if len(studied) < len(misses) else "")
+    )
+    print(
+        "  where the first relevant paragraph was: "
+        + ", ".join(f"{label}: {count}" for label, count in buckets.items() if count)
+    )
     same = sum(
         1 for i in misses if ours.rankings[i] and any(ours.rankings[i][0][0] == r[0] for r in queries[i].relevant)
     )
@@ -258,10 +264,16 @@ def diagnose(
             print("      got nothing" + (f" ({ours.errors[0]})" if ours.errors else ""))
         else:
             same = "same episode" if any(top[0] == r[0] for r in query.relevant) else "other episode"
-            print(f"      got #1 {top[0]}#{top[1]} ({same}; section {lookup.section.get(top)!r}): "
-                  f"{excerpt(lookup.text.get(top, '?'))}")
-        where = f"rank {final}" if final is not None else (
-            f"not a candidate; rank {wider} of {deep} candidates" if wider is not None else f"not in the top {deep}"
+            print(
+                f"      got #1 {top[0]}#{top[1]} ({same}; section {lookup.section.get(top)!r}): "
+                f"{excerpt(lookup.text.get(top, '?'))}"
+            )
+        where = (
+            f"rank {final}"
+            if final is not None
+            else (
+                f"not a candidate; rank {wider} of {deep} candidates" if wider is not None else f"not in the top {deep}"
+            )
         )
         other = f"; {baseline.system}: rank {baseline.ranks[i] or f'>{DEPTH}'}" if baseline else ""
         print(f"      podsearch: {where}{other}")
@@ -335,9 +347,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "(rebuilt when podsearch's index-time modules change; default: a fresh temporary folder)",
     )
     parser.add_argument("--failures", type=int, default=4, help="example misses shown per set (default: 4)")
-    parser.add_argument(
-        "--study", type=int, default=40, help="misses per set looked into more deeply (default: 40)"
-    )
+    parser.add_argument("--study", type=int, default=40, help="misses per set looked into more deeply (default: 40)")
     parser.add_argument(
         "--deep", type=int, default=300, help="how deep the first stage is searched for a lost answer (default: 300)"
     )
@@ -368,8 +378,10 @@ def start(corpus_option: str | None, reproduce: str) -> Path | None:
     """The episodes folder, after printing how to reproduce the run; ``None`` (said) when absent."""
     folder = Q.podcast_folder(Q.corpus_root(corpus_option))
     if folder is None:
-        print(f"No corpus at {Q.corpus_root(corpus_option)}/datatalks/podcast: nothing to measure "
-              "(give --corpus or $PODSEARCH_CORPUS).")
+        print(
+            f"No corpus at {Q.corpus_root(corpus_option)}/datatalks/podcast: nothing to measure "
+            "(give --corpus or $PODSEARCH_CORPUS)."
+        )
         return None
     print(f"# reproduce: {reproduce}")
     print(f"# podsearch {podsearch.__version__} at {git_state()}; corpus {folder}")
@@ -386,8 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     episodes = Q.load_episodes(folder)
     paragraphs = sum(len(t.paragraphs) for e in episodes for t in e.turns)
     sets = Q.build_sets(episodes, args.sets, args.limit, args.seed)
-    log(f"{len(episodes)} episodes, {paragraphs:,} paragraphs; "
-        + ", ".join(f"{name} {len(qs)}" for name, qs in sets.items()) + " queries")
+    log(
+        f"{len(episodes)} episodes, {paragraphs:,} paragraphs; "
+        + ", ".join(f"{name} {len(qs)}" for name, qs in sets.items())
+        + " queries"
+    )
     if args.dump:
         Q.dump(sets, Path(args.dump))
 
@@ -428,8 +443,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             compare(results)
         if "known" in results:
             rate = results["known"][0].success(1)
-            print(f"\nknown-item quotes with the exact paragraph first: {rate:.1%} (target >= 95%)"
-                  f" → {'met' if rate >= 0.95 else 'NOT met'}")
+            print(
+                f"\nknown-item quotes with the exact paragraph first: {rate:.1%} (target >= 95%)"
+                f" → {'met' if rate >= 0.95 else 'NOT met'}"
+            )
         for name, outcomes in results.items():
             if outcomes[0].errors:
                 print(f"\n[{name}] podsearch refused {len(outcomes[0].errors)} queries, e.g. {outcomes[0].errors[:3]}")

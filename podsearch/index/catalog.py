@@ -125,7 +125,7 @@ class EpisodeCatalog:
             heads, deleted = self._head_set, self._deleted
             self._by_key = {
                 (episode << _PARAGRAPH_BITS) | number: doc
-                for doc, (episode, number) in enumerate(zip(self._episode_of, self._numbers))
+                for doc, (episode, number) in enumerate(zip(self._episode_of, self._numbers, strict=True))
                 if episode >= 0 and doc not in heads and doc not in deleted
             }
         return self._by_key

@@ -20,6 +20,7 @@ A generation is not thread-safe: one thread uses it at a time
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -148,20 +149,20 @@ class Generation:
 
         ``restrict`` keeps only the documents it matches; ``exclude`` leaves
         documents out. Pairs come best first; equal scores in key order
-        (:meth:`EpisodeCatalog.key`). A tie at the cut is settled by key too:
-        then every match is scored.
+        (:meth:`EpisodeCatalog.key`), so every match is scored: Whoosh's own
+        cut keeps the lower document numbers among equal scores, and counting
+        the matches of a cut search costs a second pass anyway.
         """
         query = to_whoosh(node)
         allowed = to_whoosh(restrict) if restrict is not None else None
-        wanted = None if limit is None else limit + 1
-        found = self._searcher.search(query, limit=wanted, filter=allowed, mask=exclude, terms=False)
+        found = self._searcher.search(query, limit=None, filter=allowed, mask=exclude, terms=False)
         pairs = list(found.top_n)
-        if limit is not None and len(pairs) > limit and pairs[limit - 1][0] == pairs[limit][0]:
-            found = self._searcher.search(query, limit=None, filter=allowed, mask=exclude, terms=False)
-            pairs = list(found.top_n)
+        if limit is not None and len(pairs) > limit:
+            threshold = heapq.nlargest(limit, (score for score, _ in pairs))[-1]
+            pairs = [pair for pair in pairs if pair[0] >= threshold]
         key = self.catalog.key
         pairs.sort(key=lambda pair: (-pair[0], key(pair[1])))
-        return pairs[:limit] if limit is not None else pairs, len(found)
+        return (pairs[:limit] if limit is not None else pairs), len(found)
 
     # --- documents ----------------------------------------------------------------------
 

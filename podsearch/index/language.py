@@ -103,7 +103,7 @@ def from_whoosh(node: wq.Query) -> qt.Node:
 
 
 def to_whoosh(node: qt.Node) -> wq.Query:
-    """The Whoosh query that runs a tree (raises ``ValueError`` for :class:`~podsearch.index.querytree.Unsearchable`)."""
+    """The Whoosh query that runs a tree (``ValueError`` for :class:`~podsearch.index.querytree.Unsearchable`)."""
     if isinstance(node, qt.Term):
         return wq.Term(node.field, node.text, boost=node.boost)
     if isinstance(node, qt.Phrase):

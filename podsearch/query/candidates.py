@@ -85,7 +85,7 @@ def postings_scores(
         found = containing[word]
         for ids, frequencies in generation.postings(TEXT, word):
             found.update(ids)
-            for doc, frequency in zip(ids, frequencies):
+            for doc, frequency in zip(ids, frequencies, strict=False):
                 scores[doc] = get(doc, 0.0) + coordination + boost * frequency / (frequency + norms[classes[doc]])
     deleted = generation.deleted
     if deleted:

@@ -51,9 +51,7 @@ def make_hit(
     )
 
 
-def match_spans(
-    text: str, wanted: Sequence[str], known_terms: list[str] | None = None
-) -> tuple[tuple[int, int], ...]:
+def match_spans(text: str, wanted: Sequence[str], known_terms: list[str] | None = None) -> tuple[tuple[int, int], ...]:
     """Character ranges of the words whose terms the query asked for (``prefix*`` included)."""
     exact = {w for w in wanted if "*" not in w and "?" not in w}
     prefixes = tuple(w.split("*")[0].split("?")[0] for w in wanted if "*" in w or "?" in w)
@@ -62,7 +60,7 @@ def match_spans(
         known_terms = [stem(fold(word.group())) for word in words]
     return tuple(
         (word.start(), word.end())
-        for word, term in zip(words, known_terms)
+        for word, term in zip(words, known_terms, strict=True)
         if term in exact or (prefixes and fold(word.group()).startswith(prefixes))
     )
 

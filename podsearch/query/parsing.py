@@ -23,16 +23,17 @@ MAX_QUERY_TERMS = 64
 # words (they match most paragraphs), kept for phrases and re-ranking.
 STOP_WORDS = frozenset(
     stem(fold(word))
-    for word in ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "my", "not", "of", "on", "or", "our", "she", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "too", "us", "very", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "yours"]
+    for word in """a an and are as at be but by can could did do does for from had has have he
+    her him his how i if in into is it its just me my not of on or our she so some such than that
+    the their them then there these they this to too us very was we were what when where which
+    who why will with would you your yours""".split()  # noqa: SIM905 - a list of 74 strings reads worse
 )
 
 _SYNTAX = re.compile(r"""["()*:+\-^~\[\]{}<>=]|\b(?:AND|OR|NOT|TO)\b""")
 # What makes a query more than words. A colon counts only after a field name:
 # "Data Quality: Tools and Tips" is words.
 _OPERATOR = re.compile(
-    r"""["()*^~\[\]{}<>=\\]|(?:^|[\s(])[+-]|\b(?:AND|OR|NOT|TO)\b|\b(?:"""
-    + "|".join(QUERY_FIELDS)
-    + r"):"
+    r"""["()*^~\[\]{}<>=\\]|(?:^|[\s(])[+-]|\b(?:AND|OR|NOT|TO)\b|\b(?:""" + "|".join(QUERY_FIELDS) + r"):"
 )
 
 
@@ -159,7 +160,7 @@ def require_fields(node: qt.Node) -> qt.Node:
 
 def is_text_term(node: qt.Node) -> bool:
     """Whether a node is a single word of the text field."""
-    return isinstance(node, qt.Term) and node.field == "text"
+    return isinstance(node, qt.Term) and node.field == "text" and isinstance(node.text, str)
 
 
 def is_bag_of_words(node: qt.Node) -> bool:
@@ -174,13 +175,21 @@ def is_bag_of_words(node: qt.Node) -> bool:
 
 def bag_terms(node: qt.Node) -> list[str]:
     """The text words of a query, in order."""
-    return [leaf.text for leaf in qt.walk(node) if isinstance(leaf, qt.Term) and is_text_term(leaf)]  # type: ignore[misc]
+    return [
+        leaf.text
+        for leaf in qt.walk(node)
+        if isinstance(leaf, qt.Term) and isinstance(leaf.text, str) and is_text_term(leaf)
+    ]
 
 
 def without_stop_words(node: qt.Node) -> qt.Node:
     """A top-level OR of words without its stop words, unless nothing else is left."""
     if isinstance(node, qt.Or):
-        content = [child for child in node.children if not (is_text_term(child) and child.text in STOP_WORDS)]  # type: ignore[union-attr]
+        content = [
+            child
+            for child in node.children
+            if not (isinstance(child, qt.Term) and is_text_term(child) and child.text in STOP_WORDS)
+        ]
         if content and len(content) < len(node.children):
             return qt.Or(tuple(content)) if len(content) > 1 else content[0]
     return node

@@ -122,6 +122,6 @@ def episode_relevance(context: SearchContext, words: ranking.QueryWords) -> dict
 def _live_postings(context: SearchContext, field: str, word: str) -> Iterable[tuple[int, float]]:
     deleted = context.generation.deleted
     for ids, frequencies in context.generation.postings(field, word):
-        for doc, frequency in zip(ids, frequencies):
+        for doc, frequency in zip(ids, frequencies, strict=False):
             if doc not in deleted:
                 yield doc, frequency

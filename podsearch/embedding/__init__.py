@@ -1,6 +1,7 @@
 """Embedding: texts → normalized sentence vectors with all-MiniLM-L6-v2, without PyTorch.
 
-May import: the top-level podsearch modules, numpy, and safetensors (the ``semantic`` extra).
+May import: the top-level podsearch modules, numpy, safetensors and threadpoolctl (the ``semantic``
+extra).
 Never Whoosh, rich or typer; nothing here reads or writes the index.
 
 >>> from podsearch.embedding import Encoder      # doctest: +SKIP

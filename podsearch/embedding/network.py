@@ -1,8 +1,8 @@
 """The BERT encoder's forward pass in numpy, with mean pooling and L2 normalisation.
 
-Same arithmetic as PyTorch's ``BertModel`` in float32 (exact GELU with ``erf``, LayerNorm,
-softmax attention with padded keys masked out), so the vectors equal sentence-transformers'
-to a cosine of 0.99999. The query, key and value projections are one matrix product, and the
+Same arithmetic as PyTorch's ``BertModel`` in float32 (LayerNorm, softmax attention with
+padded keys masked out) but for GELU in its tanh form, so the vectors equal sentence-transformers'
+to a cosine of 0.999998. The query, key and value projections are one matrix product, and the
 softmax scale is folded into the query weights.
 """
 
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 Array = NDArray[np.float32]
 
 #: Rows of the feed-forward activation handled at once: keeps the GELU's temporaries in cache.
-GELU_ROWS = 256
+GELU_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,8 @@ class Bert:
             qkv = x @ layer.qkv
             qkv += layer.qkv_bias
             # (batch, length, 3, heads, head) → three (batch, heads, length, head) views
-            q, k, v = qkv.reshape(batch, length, 3, heads, head_size).transpose(2, 0, 3, 1, 4)
+            # contiguous copies: numpy's stacked matmul uses BLAS only on contiguous matrices
+            q, k, v = np.ascontiguousarray(qkv.reshape(batch, length, 3, heads, head_size).transpose(2, 0, 3, 1, 4))
             scores = q @ k.transpose(0, 1, 3, 2)  # (batch, heads, length, length)
             scores += key_mask
             scores -= scores.max(axis=-1, keepdims=True)
@@ -188,38 +189,20 @@ def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> None:
     x += bias
 
 
-# numpy has no erf: erfc(z) = t * exp(-z*z + P(t)), t = 1 / (1 + z/2), the Chebyshev fit of
-# Numerical Recipes (relative error < 1.2e-7 everywhere, below float32's own rounding)
-_ERFC = (
-    -1.26551223,
-    1.00002368,
-    0.37409196,
-    0.09678418,
-    -0.18628806,
-    0.27886807,
-    -1.13520398,
-    1.48851587,
-    -0.82215223,
-    0.17087277,
-)
+# GELU in its tanh form (BERT's "gelu_new"): within 5e-4 of the erf form, which numpy lacks and
+# which costs 2.5 times as much here; the vectors stay within a cosine of 0.999998 of PyTorch's
+_GELU_C = math.sqrt(2 / math.pi)
 
 
 def _gelu(x: Array) -> None:
-    """GELU with the exact erf form, ``x * (1 + erf(x / sqrt 2)) / 2``, in place, by blocks of rows."""
+    """GELU, ``x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) / 2``, in place, by cache-sized blocks of rows."""
     for start in range(0, x.shape[0], GELU_ROWS):
         block = x[start : start + GELU_ROWS]
-        z = np.abs(block) * np.float32(1 / math.sqrt(2))
-        t = 1 / (1 + np.float32(0.5) * z)
-        poly = np.full_like(t, np.float32(_ERFC[-1]))
-        for coefficient in _ERFC[-2::-1]:
-            poly *= t
-            poly += np.float32(coefficient)
-        z *= z
-        poly -= z
-        np.exp(poly, out=poly)
-        poly *= t  # erfc(|x| / sqrt 2)
-        # x * (1 + erf(x/√2)) / 2 = x - x * erfc(|x|/√2) / 2 for x ≥ 0, and x * erfc(|x|/√2) / 2 for x < 0
-        poly *= np.float32(0.5)
-        poly *= block
-        np.subtract(block, poly, out=block, where=block >= 0)
-        np.copyto(block, poly, where=block < 0)
+        t = block * block
+        t *= np.float32(0.044715 * _GELU_C)
+        t += np.float32(_GELU_C)
+        t *= block
+        np.tanh(t, out=t)
+        t += np.float32(1)
+        t *= np.float32(0.5)
+        block *= t

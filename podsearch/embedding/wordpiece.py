@@ -177,7 +177,7 @@ def _classify(char: str) -> int:
     if char in "\t\n\r":
         return _SPACE
     category = unicodedata.category(char)
-    if code == 0 or code == 0xFFFD or category.startswith("C"):
+    if code == 0 or code == 0xFFFD or category in ("Cc", "Cf", "Co", "Cs"):  # unassigned (Cn) stays
         return _DROP
     if char.isspace():
         return _SPACE

@@ -57,9 +57,7 @@ def main(model_dir: str, out: str) -> None:
     model = SentenceTransformer(model_dir, device="cpu")
     vectors = model.encode(SENTENCES, batch_size=8, convert_to_numpy=True, normalize_embeddings=False)
     tokenizer = model.tokenizer
-    ids = [
-        tokenizer(s, truncation=True, max_length=model.max_seq_length)["input_ids"] for s in SENTENCES
-    ]
+    ids = [tokenizer(s, truncation=True, max_length=model.max_seq_length)["input_ids"] for s in SENTENCES]
     weights = Path(model_dir) / "model.safetensors"
     record = {
         "model": "sentence-transformers/all-MiniLM-L6-v2",
@@ -72,7 +70,7 @@ def main(model_dir: str, out: str) -> None:
         "max_seq_length": model.max_seq_length,
         "items": [
             {"text": s, "input_ids": i, "vector": [round(float(x), 6) for x in v]}
-            for s, i, v in zip(SENTENCES, ids, vectors)
+            for s, i, v in zip(SENTENCES, ids, vectors, strict=True)
         ],
     }
     Path(out).write_text(json.dumps(record, ensure_ascii=True, indent=1) + "\n", encoding="utf-8")

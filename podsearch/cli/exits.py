@@ -78,7 +78,7 @@ EXIT_TERMINATED = 143
 
 #: Every exit code of ``podsearch``, as ``--help`` and the README list them.
 EXIT_CODES: tuple[ExitCode, ...] = (
-    ExitCode(EXIT_OK, 'success, also when nothing matched ("no moments matched" on stderr)'),
+    ExitCode(EXIT_OK, 'success, also a search that matched nothing ("no moments matched" on stderr)'),
     ExitCode(EXIT_FILES_FAILED, "podsearch index: some episode files failed (the rest were indexed)"),
     ExitCode(
         EXIT_USAGE,

@@ -108,12 +108,12 @@ def test_one_encoder_is_shared_safely_by_threads(encoder: Encoder, reference_vec
         texts = TEXTS[slot:] + TEXTS[:slot]
         results[slot] = np.roll(encoder.encode(texts, batch_size=4), slot, axis=0)
 
-    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(6)]
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(results) == 6
+    assert len(results) == 4
     for vectors in results.values():
         assert np.allclose(vectors, reference_vectors, atol=2e-6)
 

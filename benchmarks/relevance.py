@@ -148,7 +148,7 @@ def evaluate(system: str, search: Searcher, queries: Sequence[Q.Query], errors: 
     began = time.perf_counter()
     rankings = [search(query.text)[:DEPTH] for query in queries]
     seconds = time.perf_counter() - began
-    ranks = [first_relevant(r, q.relevant) for r, q in zip(rankings, queries)]
+    ranks = [first_relevant(r, q.relevant) for r, q in zip(rankings, queries, strict=True)]
     return Outcome(system, rankings, ranks, seconds, list(errors or []))
 
 
@@ -318,7 +318,7 @@ def compare(results: dict[str, list[Outcome]]) -> None:
     for name, outcomes in results.items():
         ours, *baselines = outcomes
         best = max(baselines, key=lambda o: o.mrr)
-        rr = [(1 / a if a else 0.0, 1 / b if b else 0.0) for a, b in zip(ours.ranks, best.ranks)]
+        rr = [(1 / a if a else 0.0, 1 / b if b else 0.0) for a, b in zip(ours.ranks, best.ranks, strict=True)]
         wins = sum(1 for a, b in rr if a > b)
         losses = sum(1 for a, b in rr if a < b)
         verdict = "better" if ours.mrr > best.mrr else "NOT better"

@@ -7,13 +7,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from podsearch.errors import EpisodeNotFound
-from podsearch.index.engine import Generation, open_generation, retrying
 from podsearch.index.storage import IndexDir
 from podsearch.model import Episode, EpisodeInfo, Results, UpdateReport, VerifyReport
 from podsearch.reading.folders import default_episodes_path
+
+if TYPE_CHECKING:
+    from podsearch.index.engine import Generation
+    from podsearch.query.context import SearchContext
 
 T = TypeVar("T")
 
@@ -58,7 +61,7 @@ class Index:
         self._lock = threading.RLock()
         self._generation: Generation | None = None
         #: Work kept for the open generation (document frequencies, episode descriptions).
-        self._context: Any = None
+        self._context: SearchContext | None = None
 
     @property
     def path(self) -> Path:
@@ -195,6 +198,8 @@ class Index:
 
     def _read(self, action: Callable[[Generation], T]) -> T:
         """Run ``action`` on the kept generation, reopened when the index has changed (one thread at a time)."""
+        from podsearch.index.engine import retrying  # Whoosh is imported only to read
+
         with self._lock:
             return retrying(self._store, lambda: action(self._current_generation()), on_retry=self.close)
 
@@ -202,10 +207,12 @@ class Index:
         if self._generation is not None and not self._generation.is_current():
             self.close()
         if self._generation is None:
+            from podsearch.index.engine import open_generation
+
             self._generation = open_generation(self._store)  # safe to keep across commits
         return self._generation
 
-    def _search_context(self) -> Any:
+    def _search_context(self) -> SearchContext:
         """The query layer's state for the open generation (made on first use)."""
         from podsearch.query.context import SearchContext
 

@@ -1,7 +1,7 @@
 """The data podsearch reads and returns: plain frozen dataclasses.
 
 Nothing here knows about files, Whoosh or terminals. Episodes come from
-:mod:`podsearch.episodes`; hits and results from :mod:`podsearch.query`.
+:mod:`podsearch.reading.episodes`; hits and results from :mod:`podsearch.query`.
 """
 
 from __future__ import annotations

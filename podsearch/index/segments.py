@@ -1,4 +1,9 @@
-"""A Whoosh segment writer built for bulk loads.
+"""A Whoosh segment writer built for bulk loads, and the readers of what it writes.
+
+The one module that knows Whoosh's private names: the bulk writer and its
+commit helpers here, and (in the section "reading" at the end) the posting
+block, length and column readers and the lazy-file opener that
+:mod:`podsearch.index.engine` uses.
 
 Whoosh's own writer pushes every posting through an external merge sort
 (pickled to disk and back), then writes postings one call at a time while
@@ -449,3 +454,96 @@ def discard_segment(writer: BulkSegmentWriter) -> None:
     """Close a worker's writer that was given no documents, writing nothing."""
     writer._close_segment()
     writer.is_closed = True
+
+
+# --- reading
+#
+# The query side reads what Whoosh's readers would give one call at a time, a
+# block or a column at a time (``podsearch.index.engine`` is the only caller).
+
+
+def open_lazy_files(reader: Any) -> None:
+    """Open the column files Whoosh would open on first use (see :func:`podsearch.index.engine.open_generation`).
+
+    Raises ``FileNotFoundError`` when the stored fields of a segment are gone.
+    """
+    perdoc = getattr(reader, "_perdoc", None)
+    if perdoc is None:  # an empty index has no segment files
+        return
+    if reader.doc_count_all() and perdoc._cached_reader("_stored", STORED_COLUMN) is None:
+        raise FileNotFoundError(f"the stored fields of segment {reader.segment().segment_id()}")
+    for name, field in reader.schema.items():
+        if field.scorable:
+            perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
+        if field.column_type:
+            perdoc._cached_reader(name, field.column_type)
+
+
+def posting_blocks(reader: Any, field: str, word: str) -> Iterator[tuple[Iterable[int], Sequence[float]]]:
+    """A term's postings in one segment, a block of document numbers and frequencies at a time.
+
+    Whoosh's matchers score one posting at a time through several layers of
+    Python objects (~7 µs a posting); a block of 128 read in one go costs about
+    what one posting does there. Deleted documents are included.
+    """
+    try:
+        matcher = reader.postings(field, word)
+    except TermNotFound:
+        return
+    if isinstance(matcher, W3LeafMatcher):
+        while not matcher._atend:
+            if matcher._data is None:
+                matcher._read_data()
+            matcher._read_weights()
+            # ids are stored as deltas; accumulate() undoes them in C
+            yield accumulate(matcher._data[0]), matcher._weights
+            if matcher._lastblock:
+                break
+            matcher._goto(matcher._nextoffset)
+        return
+    ids: list[int] = []
+    frequencies: list[float] = []
+    while matcher.is_active():  # inlined postings of rare terms
+        ids.append(matcher.id())
+        frequencies.append(matcher.weight())
+        matcher.next()
+    yield ids, frequencies
+
+
+def length_codes(reader: Any, field: str) -> bytes:
+    """Every document's one-byte length code of a field in one segment, read in one go.
+
+    Whoosh keeps these in a fixed-width column of one byte per document; a
+    document past its end has length 0.
+    """
+    column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    codes = b"" if column is None else bytes(column._dbfile.get(column._basepos, column._count))
+    return codes.ljust(reader.doc_count_all(), b"\0")
+
+
+def column_numbers(reader: Any, field: str) -> array:
+    """A ``NumericColumn`` of one segment as an array of its values (missing documents: the default)."""
+    kind = reader.schema[field].column_type
+    column = reader._perdoc._cached_reader(field, kind)
+    values = array(kind._typecode)
+    if column is not None:
+        values.frombytes(bytes(column._dbfile.get(column._basepos, column._count * column._fixedlen)))
+        if values.itemsize > 1 and sys.byteorder == "little":  # Whoosh packs them big-endian ("!")
+            values.byteswap()
+    missing = reader.doc_count_all() - len(values)
+    if missing > 0:
+        values.extend([kind._default] * missing)
+    return values
+
+
+def column_references(reader: Any, field: str) -> tuple[list[bytes], array]:
+    """A ``RefBytesColumn`` of one segment: its distinct values, and each document's index among them."""
+    column = reader._perdoc._cached_reader(field, reader.schema[field].column_type)
+    count = reader.doc_count_all()
+    if column is None:
+        return [b""], array("B", bytes(count))
+    references = array(column._typecode)
+    references.frombytes(bytes(column._dbfile.get(column._basepos, count * column._itemsize)))
+    if references.itemsize > 1 and sys.byteorder == "little":
+        references.byteswap()
+    return list(column._uniques), references

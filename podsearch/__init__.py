@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from typing import TYPE_CHECKING, Any
 
 from podsearch.errors import (
+    AmbiguousEpisodeError,
     DiskFullError,
     EpisodeError,
     EpisodeNotFound,
@@ -77,6 +78,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AmbiguousEpisodeError",
     "Chapter",
     "DiskFullError",
     "Episode",

@@ -156,7 +156,14 @@ class Index:
         return sorted(infos, key=lambda i: (i.season is None, i.season or 0, i.number or 0, i.id))
 
     def episode(self, reference: str) -> Episode:
-        """One indexed episode with its transcript, by id (``s05e05-…``) or code (``S05E05``)."""
+        """One indexed episode with its transcript, by any of its references: its id
+        (``s05e05``), its code (``S05E05``), its YouTube id, or its file name, present or
+        earlier (with or without ``.md``).
+
+        Raises :class:`~podsearch.errors.EpisodeNotFound` when none matches and
+        :class:`~podsearch.errors.AmbiguousEpisodeError`, listing the candidates,
+        when several episodes answer to the reference (two files with one code).
+        """
         target = self._resolve(reference)
         return self._read(lambda generation: generation.episode(target.id))
 
@@ -190,10 +197,24 @@ class Index:
     # --- plumbing ------------------------------------------------------------------------
 
     def _resolve(self, reference: str) -> EpisodeInfo:
+        """The one episode a reference names (see :meth:`episode`); an exact id wins."""
         wanted = reference.strip()
-        for info in self.episodes():
-            if wanted in (info.id, f"{info.id}.md") or wanted.upper() == info.code:
+        name = wanted[: -len(".md")] if wanted.endswith(".md") else wanted
+        infos = self.episodes()
+        for info in infos:
+            if name == info.id:
                 return info
+        found = [info for info in infos if _answers_to(info, wanted, name)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            from podsearch.errors import AmbiguousEpisodeError
+
+            listed = ", ".join(f"{info.id} ({_file_stem(info.path)})" for info in found)
+            raise AmbiguousEpisodeError(
+                f"{len(found)} episodes answer to {reference!r}: {listed}; name one by its id",
+                tuple(info.id for info in found),
+            )
         raise EpisodeNotFound(f"no indexed episode {reference!r}; list them with: podsearch episodes")
 
     def _read(self, action: Callable[[Generation], T]) -> T:
@@ -237,6 +258,19 @@ class Index:
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r})"
+
+
+def _file_stem(path: str | None) -> str:
+    name = Path(path or "").name
+    return name[: -len(".md")] if name.endswith(".md") else name
+
+
+def _answers_to(info: EpisodeInfo, wanted: str, name: str) -> bool:
+    """Whether a reference other than the id names the episode: its code (any case), its
+    YouTube id, its file name or an earlier one."""
+    if info.season is not None and info.number is not None and wanted.upper() == info.code:
+        return True
+    return wanted == info.youtube_id or name == _file_stem(info.path) or name in info.aliases
 
 
 def _as_date(value: date | str | None, name: str) -> date | None:

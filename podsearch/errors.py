@@ -103,6 +103,17 @@ class UsageError(PodsearchError):
     """A request that cannot be carried out as asked (for example, no folders to index)."""
 
 
+class AmbiguousEpisodeError(UsageError):
+    """An episode reference (a code, an old file name) that several indexed episodes answer to.
+
+    ``candidates`` holds their ids; the message lists them.
+    """
+
+    def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
 class RemovalRefusedError(PodsearchError):
     """An update would silently empty the index: a mirrored folder is missing, empty or
     unreadable, or the run would remove more than half of the episodes.

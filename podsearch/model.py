@@ -92,6 +92,13 @@ class EpisodeInfo:
     chapters: tuple[Chapter, ...] = ()
     #: The file the episode was read from.
     path: str | None = None
+    #: A draft: the site does not publish it (its file name starts with ``_``).
+    draft: bool = False
+    #: False for an episode page without a transcript: its paragraphs are its title,
+    #: description and chapters.
+    transcript: bool = True
+    #: Earlier file names of the episode (without ``.md``): ``show`` accepts them.
+    aliases: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:
@@ -286,6 +293,10 @@ class UpdateReport:
     removed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     failed: tuple[Failure, ...] = ()
+    #: Episodes whose file was renamed (same id; read again only when its content changed too).
+    renamed: tuple[str, ...] = ()
+    #: Files that are not episodes (a template, a draft that does not read), and why; not failures.
+    skipped: tuple[Failure, ...] = ()
     #: Paragraphs written (those of added and updated episodes).
     paragraphs: int = 0
     seconds: float = 0.0
@@ -297,7 +308,7 @@ class UpdateReport:
     @property
     def changed(self) -> bool:
         """Whether the index content changed."""
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.renamed)
 
     @property
     def ok(self) -> bool:
@@ -305,10 +316,12 @@ class UpdateReport:
         return not self.failed
 
     def summary(self) -> str:
-        """``"2 added, 1 updated, 0 removed, 197 unchanged, 1 failed"``."""
+        """``"2 added, 1 updated, 0 removed, 197 unchanged, 1 failed"`` (with renamed and skipped when any)."""
+        renamed = f"{len(self.renamed)} renamed, " if self.renamed else ""
+        skipped = f"{len(self.skipped)} skipped, " if self.skipped else ""
         return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.failed)} failed"
+            f"{len(self.added)} added, {len(self.updated)} updated, {renamed}{len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {skipped}{len(self.failed)} failed"
         )
 
 

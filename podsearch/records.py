@@ -34,6 +34,9 @@ def episode_record(info: EpisodeInfo) -> dict[str, Any]:
         "description": info.description,
         "chapters": [[c.name, c.start, c.end] for c in info.chapters],
         "path": info.path,
+        "draft": info.draft,
+        "transcript": info.transcript,
+        "aliases": list(info.aliases),
     }
 
 
@@ -55,6 +58,9 @@ def episode_from_record(record: dict[str, Any]) -> EpisodeInfo:
         description=record.get("description", ""),
         chapters=tuple(Chapter(name, start, end) for name, start, end in record.get("chapters", ())),
         path=record.get("path"),
+        draft=bool(record.get("draft", False)),
+        transcript=bool(record.get("transcript", True)),
+        aliases=tuple(record.get("aliases", ())),
     )
 
 

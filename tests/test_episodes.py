@@ -30,7 +30,7 @@ def _paragraph_at(episode: podsearch.Episode, seconds: int) -> tuple[podsearch.T
 
 
 def test_bundled_episode_fields(bundled: podsearch.Episode) -> None:
-    assert bundled.id == "s05e05-researchers-vs-engineers"
+    assert bundled.id == "s05e05"  # from the code, not the file name
     assert bundled.title == "What Researchers and Engineers Can Learn from Each Other"
     assert (bundled.season, bundled.number, bundled.code) == (5, 5, "S05E05")
     assert bundled.guests == ("mihaileric",)
@@ -75,7 +75,7 @@ def test_first_section_starts_at_its_header(bundled: podsearch.Episode) -> None:
 )
 def test_quirky_files_read_the_same(name: str) -> None:
     episode = read_episode(QUIRKS / name)
-    assert episode.id == name[:-3]
+    assert episode.id == "s09e03"
     assert episode.title == "A Quirky Episode"
     assert (episode.season, episode.number, episode.youtube_id) == (9, 3, "abcdefghijk")
     assert [(t.speaker, t.section) for t in episode.turns] == [("Alexey", "Opening"), ("Jane", "Opening")]
@@ -95,17 +95,45 @@ def test_broken_yaml_names_file_and_line() -> None:
     assert str(error).startswith(f"{QUIRKS / 'broken-yaml.md'}:{error.line}:")
 
 
-def test_file_without_transcript_is_not_an_episode() -> None:
+def test_an_episode_page_without_a_transcript_is_read_by_its_metadata() -> None:
+    episode = read_episode(QUIRKS / "no-transcript.md")
+    assert (episode.id, episode.title, episode.transcript) == ("s01e01", "Announcement", False)
+    assert [(t.speaker, p.text, p.start) for t in episode.turns for p in t.paragraphs] == [(None, "Announcement", 0)]
+
+
+def test_a_page_without_a_transcript_reads_as_title_description_and_chapters(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "---\ntitle: Feature Stores\nseason: 7\nepisode: 1\ndescription: Why <br><br> teams build them.\n"
+        "quotableClips:\n- name: Intro\n  startOffset: 0\n- name: Serving skew\n  startOffset: 95\n---\n",
+        encoding="utf-8",
+    )
+    episode = read_episode(page)
+    assert not episode.transcript and episode.chapters[1].name == "Serving skew"
+    assert [(p.text, p.start) for p in episode.paragraphs] == [
+        ("Feature Stores\n\nWhy teams build them.", 0),
+        ("Intro", 0),
+        ("Serving skew", 95),
+    ]
+    # a page that names no episode (only a title) is not an episode
+    (tmp_path / "note.md").write_text("---\ntitle: A note\n---\n", encoding="utf-8")
     with pytest.raises(podsearch.NotAnEpisode, match="no transcript"):
-        read_episode(QUIRKS / "no-transcript.md")
+        read_episode(tmp_path / "note.md")
+
+
+def test_a_file_named_with_an_underscore_is_a_draft(tmp_path: Path) -> None:
+    draft = _write(tmp_path / "_s12e08.md", "- line: hi\n  sec: 1\n", "season: 12\nepisode: 8\n")
+    episode = read_episode(draft)
+    assert (episode.id, episode.draft) == ("s12e08", True)
+    assert not read_episode(_write(tmp_path / "s12e08.md", "- line: hi\n", "season: 12\nepisode: 8\n")).draft
 
 
 def test_read_folder_reports_and_continues() -> None:
     results = list(read_folder(QUIRKS))
     errors = [r for r in results if isinstance(r, podsearch.EpisodeError)]
     episodes = [r for r in results if isinstance(r, podsearch.Episode)]
-    assert len(episodes) == 5
-    assert sorted(e.path.name for e in errors) == ["broken-yaml.md", "no-transcript.md"]
+    assert len(episodes) == 6
+    assert sorted(e.path.name for e in errors) == ["broken-yaml.md"]
 
 
 def _write(path: Path, transcript: str, extra: str = "") -> Path:
@@ -207,17 +235,24 @@ def test_the_whole_real_corpus(corpus_dir: Path) -> None:
     results = list(read_folder(corpus_dir))
     episodes = [r for r in results if isinstance(r, podsearch.Episode)]
     errors = {r.path.name: r for r in results if isinstance(r, podsearch.EpisodeError)}
-    assert len(episodes) == 200
-    assert sum(len(e.paragraphs) for e in episodes) == 27_963
-    assert sorted(errors) == [
-        "_template.md",
+    assert len(episodes) == 202
+    assert sum(len(e.paragraphs) for e in episodes) == 27_561
+    assert sorted(errors) == ["_template.md"]
+    assert "invalid YAML" in errors["_template.md"].reason and errors["_template.md"].line is not None
+    # the two pages without a transcript, by their metadata
+    untranscribed = {e.path.rsplit("/", 1)[1]: e for e in episodes if not e.transcript}
+    assert sorted(untranscribed) == [
         "ai-for-ecology-biodiversity-and-conservation.md",
         "building-domestic-risk-assessment-tool.md",
     ]
-    assert "invalid YAML" in errors["_template.md"].reason and errors["_template.md"].line is not None
-    assert errors["ai-for-ecology-biodiversity-and-conservation.md"].reason == "no transcript"
-    # the file with a stray line before its front matter is read
-    assert any(e.id == "_theme-park-crowd-modeling-to-tesla-full-stack-data-engineering" for e in episodes)
+    assert untranscribed["ai-for-ecology-biodiversity-and-conservation.md"].id == "s18e03"
+    # the file with a stray line before its front matter is read, as a draft
+    drafts = {e.id: e for e in episodes if e.draft}
+    assert sorted(drafts) == ["s12e08", "s21e09"]
+    assert drafts["s21e09"].path.endswith("_theme-park-crowd-modeling-to-tesla-full-stack-data-engineering.md")
+    # ids from codes; the two files coded S03E04 both read as s03e04 (the indexer tells them apart)
+    assert sorted(e.id for e in episodes if e.id == "s03e04") == ["s03e04", "s03e04"]
+    assert len({e.id for e in episodes}) == 201
     # every episode has a valid video id and every paragraph a time
     assert all(e.youtube_id for e in episodes)
     assert all(p.start >= 0 for e in episodes for p in e.paragraphs)

@@ -51,7 +51,7 @@ def write_show(folder: Path, number: int, word: str = "") -> Path:
 
 def make_folder(folder: Path, count: int) -> list[str]:
     """``count`` episodes ``ep00``… in ``folder``; their ids."""
-    return [write_show(folder, number).stem for number in range(count)]
+    return [f"s01e{number:02d}" for number in range(count) if write_show(folder, number)]
 
 
 def break_file(path: Path) -> None:
@@ -145,7 +145,7 @@ def test_first_update_indexes_every_file(tmp_path: Path) -> None:
     assert (report.updated, report.removed, report.unchanged, report.failed) == ((), (), (), ())
     assert report.paragraphs == 3 * 4 and report.rebuilt and report.ok
     assert report.folders == (str(folder),)
-    assert search_ids(index, "uniq1") == {"ep01"}
+    assert search_ids(index, "uniq1") == {"s01e01"}
     assert generation(index) == 1
 
 
@@ -173,15 +173,15 @@ def test_edit_add_remove_cycle_reports_exactly(tmp_path: Path) -> None:
     write_show(folder, 7)  # added
     (folder / "ep02.md").unlink()  # removed
     report = ix.update(folder)
-    assert (report.added, report.updated, report.removed) == (("ep07",), ("ep01",), ("ep02",))
-    assert report.unchanged == ("ep00", "ep03") and report.failed == ()
+    assert (report.added, report.updated, report.removed) == (("s01e07",), ("s01e01",), ("s01e02",))
+    assert report.unchanged == ("s01e00", "s01e03") and report.failed == ()
     assert report.paragraphs == 8 and not report.rebuilt
-    assert search_ids(index, "kubernetes") == {"ep01"}
-    assert search_ids(index, "uniq7") == {"ep07"}
+    assert search_ids(index, "kubernetes") == {"s01e01"}
+    assert search_ids(index, "uniq7") == {"s01e07"}
     assert search_ids(index, "uniq2") == set()
-    assert search_ids(index, "uniq1") == {"ep01"}  # the edited episode is there once
+    assert search_ids(index, "uniq1") == {"s01e01"}  # the edited episode is there once
     with podsearch.Index(index) as fresh:
-        assert [e.id for e in fresh.episodes()] == ["ep00", "ep01", "ep03", "ep07"]
+        assert [e.id for e in fresh.episodes()] == ["s01e00", "s01e01", "s01e03", "s01e07"]
         assert fresh.stats().paragraphs == 16
 
 
@@ -193,18 +193,18 @@ def test_file_broken_after_indexing_keeps_its_last_good_version(tmp_path: Path) 
     break_file(folder / "ep01.md")
     report = ix.update(folder)
     assert [(f.path, f.message) for f in report.failed] == [(str(folder / "ep01.md"), BROKEN)]
-    assert report.unchanged == ("ep00", "ep02") and not report.changed
-    assert search_ids(index, "uniq1") == {"ep01"}
+    assert report.unchanged == ("s01e00", "s01e02") and not report.changed
+    assert search_ids(index, "uniq1") == {"s01e01"}
     # Across a full rebuild too: the indexed copy is carried over.
     report = ix.update(folder, rebuild=True)
     assert report.rebuilt and [f.path for f in report.failed] == [str(folder / "ep01.md")]
-    assert search_ids(index, "uniq1") == {"ep01"}
-    assert ix.episode("ep01").title == "Show 1 about pipelines"
+    assert search_ids(index, "uniq1") == {"s01e01"}
+    assert ix.episode("s01e01").title == "Show 1 about pipelines"
     # Fixed: read again.
     write_show(folder, 1, word="repaired")
     report = ix.update(folder)
-    assert report.updated == ("ep01",) and report.ok
-    assert search_ids(index, "repaired") == {"ep01"}
+    assert report.updated == ("s01e01",) and report.ok
+    assert search_ids(index, "repaired") == {"s01e01"}
 
 
 def test_a_failing_file_never_stops_the_others(tmp_path: Path) -> None:
@@ -213,9 +213,10 @@ def test_a_failing_file_never_stops_the_others(tmp_path: Path) -> None:
     break_file(folder / "ep00.md")
     (folder / "notes.md").write_text("---\ntitle: not an episode\n---\n", encoding="utf-8")
     report = podsearch.Index(index).update(folder)
-    assert report.added == ("ep01", "ep02")
-    assert [Path(f.path).name for f in report.failed] == ["ep00.md", "notes.md"]
-    assert [f.message for f in report.failed] == [BROKEN, "no transcript"]
+    assert report.added == ("s01e01", "s01e02")
+    assert [(Path(f.path).name, f.message) for f in report.failed] == [("ep00.md", BROKEN)]
+    # not an episode page: skipped with the reason, not a failure
+    assert [(Path(f.path).name, f.message) for f in report.skipped] == [("notes.md", "no transcript")]
 
 
 def test_known_failures_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,7 +226,7 @@ def test_known_failures_are_not_read_again(tmp_path: Path, monkeypatch: pytest.M
     first = podsearch.Index(index).update(folder)
     monkeypatch.setattr(writing, "read_episode", _must_not_read)
     again = podsearch.Index(index).update(folder)
-    assert again.failed == first.failed and again.unchanged == ("ep00",)
+    assert again.failed == first.failed and again.unchanged == ("s01e00",)
     # A changed failing file is read again.
     (folder / "ep01.md").write_text("---\ntitle: [still broken\n---\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="read ep01"):
@@ -245,9 +246,9 @@ def test_a_missing_folder_never_deletes_indexed_episodes(tmp_path: Path) -> None
     for rebuild in (False, True):
         with pytest.raises(RemovalRefusedError, match=r"the folder .*eps cannot be listed.* holds 2 episodes"):
             ix.update(folder, rebuild=rebuild)
-        assert search_ids(index, "pipelines") == {"ep00", "ep01"} and generation(index) == 1
+        assert search_ids(index, "pipelines") == {"s01e00", "s01e01"} and generation(index) == 1
     report = ix.update(folder, allow_removals=True)
-    assert report.removed == ("ep00", "ep01") and [f.path for f in report.failed] == [str(folder)]
+    assert report.removed == ("s01e00", "s01e01") and [f.path for f in report.failed] == [str(folder)]
     assert "cannot list the folder" in report.failed[0].message
 
 
@@ -262,10 +263,10 @@ def test_with_two_folders_a_missing_one_is_refused_unless_allowed(tmp_path: Path
     shutil.rmtree(second)
     with pytest.raises(RemovalRefusedError):
         ix.update([first, second])
-    assert search_ids(index, "pipelines") == {"ep01", "ep02", "ep03"}
+    assert search_ids(index, "pipelines") == {"s01e01", "s01e02", "s01e03"}
     report = ix.update([first, second], allow_removals=True)
-    assert report.removed == ("ep02", "ep03") and report.unchanged == ("ep01",)
-    assert search_ids(index, "pipelines") == {"ep01"}
+    assert report.removed == ("s01e02", "s01e03") and report.unchanged == ("s01e01",)
+    assert search_ids(index, "pipelines") == {"s01e01"}
 
 
 def test_without_folders_the_last_runs_folders_are_used(tmp_path: Path) -> None:
@@ -274,22 +275,31 @@ def test_without_folders_the_last_runs_folders_are_used(tmp_path: Path) -> None:
     podsearch.Index(index).update(folder)
     write_show(folder, 5)
     report = podsearch.Index(index).update()
-    assert report.added == ("ep05",) and report.folders == (str(folder.resolve()),)
+    assert report.added == ("s01e05",) and report.folders == (str(folder.resolve()),)
 
 
 def test_without_folders_or_a_last_run_the_default_folder_is_used(tmp_path: Path) -> None:
     make_folder(tmp_path / "episodes", 1)  # $PODSEARCH_EPISODES points here (conftest)
     report = podsearch.Index().update()
-    assert report.added == ("ep00",) and (tmp_path / "index").is_dir()
+    assert report.added == ("s01e00",) and (tmp_path / "index").is_dir()
 
 
-def test_the_same_id_in_two_folders_is_reported(tmp_path: Path) -> None:
+def test_two_files_with_one_code_get_two_ids_in_path_order(tmp_path: Path) -> None:
     write_show(tmp_path / "a", 1)
     write_show(tmp_path / "b", 1)
-    report = podsearch.Index(tmp_path / "index").update([tmp_path / "a", tmp_path / "b"])
-    assert report.added == ("ep01",)
-    assert report.failed[0].path == str(tmp_path / "b" / "ep01.md")
-    assert report.failed[0].message.startswith("duplicate episode id 'ep01'")
+    index = tmp_path / "index"
+    report = podsearch.Index(index).update([tmp_path / "a", tmp_path / "b"])
+    assert report.added == ("s01e01", "s01e01-abcdefghijk") and report.ok
+    with podsearch.Index(index) as ix:
+        assert {e.id: e.path for e in ix.episodes()} == {
+            "s01e01": str(tmp_path / "a" / "ep01.md"),
+            "s01e01-abcdefghijk": str(tmp_path / "b" / "ep01.md"),
+        }
+    # the id held stays held, also through a rebuild
+    report = podsearch.Index(index).update(rebuild=True)
+    assert report.rebuilt and report.unchanged == ("s01e01", "s01e01-abcdefghijk")
+    with podsearch.Index(index) as ix:
+        assert ix.episode("s01e01-abcdefghijk").path == str(tmp_path / "b" / "ep01.md")
 
 
 def test_a_changed_file_is_found_by_content_not_by_time(tmp_path: Path) -> None:
@@ -297,26 +307,26 @@ def test_a_changed_file_is_found_by_content_not_by_time(tmp_path: Path) -> None:
     make_folder(folder, 2)
     podsearch.Index(index).update(folder)
     os.utime(folder / "ep00.md", (1, 1))  # as after a fresh clone: new times, same bytes
-    assert podsearch.Index(index).update(folder).unchanged == ("ep00", "ep01")
+    assert podsearch.Index(index).update(folder).unchanged == ("s01e00", "s01e01")
     path = folder / "ep01.md"
     stat = path.stat()
     path.write_text(path.read_text().replace("physics", "biology"))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time, new bytes
-    assert podsearch.Index(index).update(folder).updated == ("ep01",)
+    assert podsearch.Index(index).update(folder).updated == ("s01e01",)
 
 
 def test_a_renamed_guest_reindexes_the_folder(tmp_path: Path) -> None:
     folder, index = tmp_path / "eps", tmp_path / "index"
     people = tmp_path / "people"
     write_person(people, "janedoe", "Jane Doe")
-    write_episode(folder, "guest", [("Jane", 10, "Vectors and more vectors.")], guests=["janedoe"])
+    write_episode(folder, "guest", [("Jane", 10, "Vectors and more vectors.")], guests=["janedoe"], number=1)
     write_episode(folder, "other", [("Bob", 10, "Nothing about that.")], number=2)
     ix = podsearch.Index(index)
     ix.update(folder)
     assert ix.search("vectors")[0].who == "Jane Doe"
-    assert ix.update(folder).unchanged == ("guest", "other")  # the people folder is read, not changed
+    assert ix.update(folder).unchanged == ("s01e01", "s01e02")  # the people folder is read, not changed
     write_person(people, "janedoe", "Jane Q. Doe")
-    assert ix.update(folder).updated == ("guest", "other")  # which guests a file names is unknown unread
+    assert ix.update(folder).updated == ("s01e01", "s01e02")  # which guests a file names is unknown unread
     assert ix.search("vectors")[0].who == "Jane Q. Doe"
     (people / "newcomer.md").mkdir()  # not a file: no name, no error
     assert ix.update(folder).ok
@@ -342,9 +352,9 @@ def test_a_stale_metadata_file_is_not_trusted(tmp_path: Path) -> None:
     meta = IndexDir(index).read_meta()
     IndexDir(index).write_meta({**meta, "manifest": {}, "generation": 99})  # wrong on purpose
     report = podsearch.Index(index).update(folder)
-    assert report.unchanged == ("ep00", "ep01") and not report.changed
+    assert report.unchanged == ("s01e00", "s01e01") and not report.changed
     (index / "podsearch.json").write_text("{not json", encoding="utf-8")
-    assert podsearch.Index(index).update(folder).unchanged == ("ep00", "ep01")
+    assert podsearch.Index(index).update(folder).unchanged == ("s01e00", "s01e01")
 
 
 def test_an_idle_run_imports_neither_whoosh_nor_yaml(tmp_path: Path) -> None:
@@ -355,7 +365,7 @@ def test_an_idle_run_imports_neither_whoosh_nor_yaml(tmp_path: Path) -> None:
     code = (
         "import sys, podsearch\n"
         f"report = podsearch.Index({str(index)!r}).update({str(folder)!r})\n"
-        "assert report.unchanged == ('ep00',) and len(report.failed) == 1, report\n"
+        "assert report.unchanged == ('s01e00',) and len(report.failed) == 1, report\n"
         "print(sorted(m for m in ('whoosh.index', 'whoosh.writing', 'yaml', 'podsearch.index.writing') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -395,8 +405,8 @@ def test_an_index_of_another_version_is_refused_then_rebuilt(tmp_path: Path) -> 
     with pytest.raises(IndexVersionError, match=r"podsearch 9\.9\.9 .*podsearch index --rebuild"):
         podsearch.Index(index).search("pipelines")
     report = podsearch.Index(index).update(folder)
-    assert report.rebuilt and report.added == ("ep00", "ep01")
-    assert search_ids(index, "pipelines") == {"ep00", "ep01"}
+    assert report.rebuilt and report.added == ("s01e00", "s01e01")
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01"}
     assert not [name for name in os.listdir(index) if other in name]
 
 
@@ -412,8 +422,8 @@ def test_an_index_whose_first_build_never_finished_counts_as_missing(tmp_path: P
     assert not podsearch.Index(index).exists()
     with pytest.raises(IndexMissingError):
         podsearch.Index(index).search("pipelines")
-    assert podsearch.Index(index).update(folder).added == ("ep00", "ep01")
-    assert search_ids(index, "uniq0") == {"ep00"}
+    assert podsearch.Index(index).update(folder).added == ("s01e00", "s01e01")
+    assert search_ids(index, "uniq0") == {"s01e00"}
 
 
 # --- segments ----------------------------------------------------------------------------------------
@@ -434,7 +444,7 @@ def test_many_small_updates_do_not_grow_segments_without_bound(tmp_path: Path) -
     for number in range(10, 10 + 2 * bound):
         write_show(folder, number)  # each update adds a segment, and empties none
         report = ix.update(folder)
-        assert report.added == (f"ep{number:02d}",) or report.rebuilt
+        assert report.added == (f"s01e{number:02d}",) or report.rebuilt
         rebuilds += report.rebuilt
         counts.append(segment_count(index))
     assert max(counts) <= bound + 1 and rebuilds >= 1, counts
@@ -445,7 +455,7 @@ def test_many_small_updates_do_not_grow_segments_without_bound(tmp_path: Path) -
     for step in range(4):
         write_show(folder, 10, word=f"edit{step}")
         ix.update(folder)
-    assert search_ids(index, "edit3") == {"ep10"} and search_ids(index, "edit2") == set()
+    assert search_ids(index, "edit3") == {"s01e10"} and search_ids(index, "edit2") == set()
 
 
 def test_workers_build_the_same_index_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -456,7 +466,7 @@ def test_workers_build_the_same_index_as_one_process(tmp_path: Path, monkeypatch
     monkeypatch.setattr(indexer, "SEGMENT_DOCUMENTS", 7)  # several segments per worker
     seen: list[indexer.Progress] = []
     report = podsearch.Index(tmp_path / "two").update(folder, progress=seen.append)
-    assert report.added == tuple(f"ep{n:02d}" for n in range(5)) and report.paragraphs == 20
+    assert report.added == tuple(f"s01e{n:02d}" for n in range(5)) and report.paragraphs == 20
     assert sorted(p.files for p in seen) == [1, 2, 3, 4, 5]
     assert index_content(tmp_path / "two") == index_content(tmp_path / "one")
     assert segment_count(tmp_path / "two") > 2
@@ -490,7 +500,7 @@ def test_a_worker_that_dies_stops_the_update(tmp_path: Path, monkeypatch: pytest
         podsearch.Index(index).update(folder)
     assert index_content(index) == before and generation(index) == 1
     monkeypatch.setattr(writing, "read_episode", real)
-    assert podsearch.Index(index).update(folder).updated == ("ep00", "ep01", "ep02", "ep03")
+    assert podsearch.Index(index).update(folder).updated == ("s01e00", "s01e01", "s01e02", "s01e03")
     assert_tidy(index)
 
 
@@ -500,7 +510,7 @@ def test_a_worker_segment_short_of_documents_is_refused(tmp_path: Path, monkeypa
     real = BulkSegmentWriter.add_document
 
     def drops_one(self: BulkSegmentWriter, **fields: Any) -> None:
-        if os.getpid() != parent and fields.get("hit", (None,))[0] == 2 and fields["eid"] == "ep01":
+        if os.getpid() != parent and fields.get("hit", (None,))[0] == 2 and fields["eid"] == "s01e01":
             return  # as if the document had been lost
         real(self, **fields)
 
@@ -552,15 +562,14 @@ def test_the_corpus_is_indexed_by_workers_and_an_idle_rerun_reads_nothing(
     corpus_index: podsearch.Index, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stats = corpus_index.stats()
-    assert (stats.episodes, stats.paragraphs) == (200, 27_963)
+    # 202 episodes: the two pages without a transcript by their metadata; repeated lines once
+    assert (stats.episodes, stats.paragraphs) == (202, 27_561)
     assert stats.segments == 2  # one per worker
     monkeypatch.setattr(writing, "read_episode", _must_not_read)
     report = podsearch.Index(corpus_index.path).update(corpus_dir)
-    assert len(report.unchanged) == 200 and not report.changed
-    assert [(Path(f.path).name, f.message) for f in report.failed] == [
+    assert len(report.unchanged) == 202 and not report.changed and report.ok
+    assert [(Path(f.path).name, f.message) for f in report.skipped] == [
         ("_template.md", "line 6, column 9: invalid YAML: found unhashable key"),
-        ("ai-for-ecology-biodiversity-and-conservation.md", "no transcript"),
-        ("building-domestic-risk-assessment-tool.md", "no transcript"),
     ]
 
 

@@ -6,7 +6,8 @@ generation never exists without its record, and the record is as atomic as the
 commit itself. It holds:
 
 - the folders the index mirrors and its manifest (episode id → path and hash),
-  the files that failed with their hash, the segments and their document count:
+  each episode's identity key and earlier file names, the files that failed or
+  were skipped with their hash, the segments and their document count:
   everything the next update plans from, so ``podsearch.json`` is only a report;
 - every file the generation uses (table of contents included) with its size and
   CRC-32: sizes are compared each time a generation is opened (a few ``stat``
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bumped when the record's layout changes; an older layout reads as damaged.
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 RECORD_SUFFIX = ".commit"
 _CHUNK = 1 << 20
 
@@ -44,6 +45,12 @@ class CommitRecord:
     manifest: dict[str, tuple[str, str]]
     #: path → (hash, reason) of the files that failed, to skip while unchanged
     failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: path → (hash, reason) of the files skipped as not episodes, to skip while unchanged
+    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: episode id → the identity key it was given from (``s03e04``)
+    keys: dict[str, str] = field(default_factory=dict)
+    #: episode id → earlier file names of the episode
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     segment_ids: tuple[str, ...] = ()
     #: documents in the segments, deleted ones included (for compaction)
     documents: int = 0
@@ -74,6 +81,9 @@ def encode(record: CommitRecord) -> bytes:
             "failures": {
                 path: list(entry) for path, entry in sorted(record.failures.items())
             },
+            "skipped": {path: list(entry) for path, entry in sorted(record.skipped.items())},
+            "keys": dict(sorted(record.keys.items())),
+            "aliases": {eid: list(names) for eid, names in sorted(record.aliases.items())},
             "segment_ids": list(record.segment_ids),
             "documents": record.documents,
             "files": {
@@ -106,6 +116,9 @@ def decode(data: bytes) -> CommitRecord:
                 str(path): (str(sha), str(why))
                 for path, (sha, why) in values["failures"].items()
             },
+            skipped={str(path): (str(sha), str(why)) for path, (sha, why) in values["skipped"].items()},
+            keys={str(eid): str(key) for eid, key in values["keys"].items()},
+            aliases={str(eid): tuple(str(name) for name in names) for eid, names in values["aliases"].items()},
             segment_ids=tuple(str(s) for s in values["segment_ids"]),
             documents=int(values["documents"]),
             files={

@@ -7,8 +7,21 @@ files are read, and everything lands in one Whoosh commit, so a kill at any
 moment leaves the previous generation intact. A file that fails to read never
 stops the others and never removes what was indexed before.
 
+Episode ids come from what the site keeps stable, not from file names
+(:mod:`podsearch.reading.identity`): a file that keeps its content under a new
+name is the same episode, renamed, and is not read again; a renamed and edited
+file keeps its id too (found by its identity). Ids are given before any file
+is indexed: the files to read have their identity read first (their front
+matter without the transcript), and two files claiming one id are told apart
+the same way on every run (an id held stays held; new files in path order).
+
+Files whose name starts with ``_`` are not published by the site: one that
+does not read as an episode (``_template.md``) is *skipped*, as is any file
+that is not an episode page at all; neither is a failure.
+
 Everything a run plans from (the folders, the manifest of episode id → path and
-hash, the files that failed) is in the commit record of the latest generation
+hash, each episode's identity key and earlier file names, the files that failed
+or were skipped) is in the commit record of the latest generation
 (:mod:`podsearch.index.commits`), written inside the atomic commit: losing or
 editing ``podsearch.json``, a report for people, changes nothing. A run that
 finds nothing to do opens neither the Whoosh index nor any episode file (and
@@ -28,10 +41,10 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podsearch import __version__
 from podsearch.errors import (
@@ -50,9 +63,13 @@ from podsearch.reading.folders import (
     NotARegularFile,
     default_episodes_path,
     episode_sha,
+    episodes_folder,
     file_sha,
     people_sha,
 )
+
+if TYPE_CHECKING:
+    from podsearch.reading.identity import Identity
 
 #: From this many files to read, two worker processes share the work.
 PARALLEL_FROM = 24
@@ -85,21 +102,36 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class Source:
-    """An episode file found in a folder; ``guests`` is its folder's guest-files hash."""
+class Found:
+    """A file found in a folder: its real path, its hash, its folder's guest-files hash."""
 
-    id: str
     path: str
     sha: str
     guests: str = ""
 
 
 @dataclass(frozen=True)
+class Source:
+    """An episode file with the id the plan gave it; ``guests`` is its folder's guest-files hash."""
+
+    id: str
+    path: str
+    sha: str
+    guests: str = ""
+    #: the identity key the id came from (see :mod:`podsearch.reading.identity`)
+    key: str = ""
+    #: earlier file names of the episode (without ``.md``)
+    aliases: tuple[str, ...] = ()
+    #: the path the episode was indexed from, when its file was renamed ('' otherwise)
+    renamed_from: str = ""
+
+
+@dataclass(frozen=True)
 class Listing:
-    """What the folders hold: episode files by id, files that failed, folders that are
+    """What the folders hold: files by real path, files that failed, folders that are
     missing or unreadable, and folders without any episode file."""
 
-    sources: dict[str, Source]
+    files: dict[str, Found]
     failures: list[Failure]
     unlisted: list[Path]
     empty: list[Path]
@@ -109,6 +141,7 @@ class Listing:
 class Plan:
     """What an update will do."""
 
+    #: every episode the files hold, by id
     sources: dict[str, Source]
     failures: tuple[Failure, ...]
     new: tuple[Source, ...]
@@ -118,16 +151,23 @@ class Plan:
     rebuild: bool
     #: a rebuild only because the index has too many segments (it may be put off)
     compaction: bool = False
+    #: episodes whose file was renamed, content unchanged: not read (unless rebuilding)
+    renamed: tuple[Source, ...] = ()
+    #: files skipped as before (same content): not episodes
+    skipped: tuple[Failure, ...] = ()
+    #: every file listed, by real path
+    files: dict[str, Found] = field(default_factory=dict)
 
     @property
     def to_read(self) -> list[Source]:
         """The files to read and index."""
-        return [*self.new, *self.changed, *(self.unchanged if self.rebuild else ())]
+        kept = (*self.unchanged, *self.renamed) if self.rebuild else ()
+        return [*self.new, *self.changed, *kept]
 
     @property
     def idle(self) -> bool:
         """Whether there is nothing to write."""
-        return not (self.rebuild or self.new or self.changed or self.gone)
+        return not (self.rebuild or self.new or self.changed or self.gone or self.renamed)
 
 
 def update(
@@ -164,7 +204,7 @@ def update(
             state = record or NO_INDEX
             plan = make_plan(
                 state,
-                listing.sources,
+                listing.files,
                 listing.failures,
                 rebuild or record is None or damaged,
             )
@@ -193,8 +233,10 @@ def report_record(report: UpdateReport) -> dict[str, Any]:
     return {
         "added": list(report.added),
         "updated": list(report.updated),
+        "renamed": list(report.renamed),
         "removed": list(report.removed),
         "unchanged": len(report.unchanged),
+        "skipped": [{"path": f.path, "message": f.message} for f in report.skipped],
         "failed": [{"path": f.path, "message": f.message} for f in report.failed],
         "paragraphs": report.paragraphs,
         "seconds": round(report.seconds, 3),
@@ -245,8 +287,8 @@ def _choose_folders(
     record: CommitRecord | None,
     damaged: bool,
 ) -> list[Path]:
-    if folders:
-        return [Path(f) for f in folders]
+    if folders:  # a site checkout stands for its _podcast folder
+        return [episodes_folder(Path(f)) for f in folders]
     if record is not None and record.folders:
         return [Path(f) for f in record.folders]
     # No record to say: a rebuild of a damaged index, or of one written by another
@@ -261,7 +303,7 @@ def _choose_folders(
     ):
         return [Path(f) for f in reported]
     if store.generation() is None and not store.index_names():
-        return [default_episodes_path()]
+        return [episodes_folder(default_episodes_path())]
     raise UsageError(
         f"the index at {store.path} does not record which folders it mirrors; name them: "
         f"podsearch index EPISODES_FOLDER… --index {store.path}"
@@ -269,17 +311,14 @@ def _choose_folders(
 
 
 def _list_sources(folders: Sequence[Path]) -> Listing:
-    """Every episode file by id with its hash; failures; folders unlisted or without episode files."""
+    """Every episode file by real path with its hash; failures; folders unlisted or without episode files."""
     listing = Listing({}, [], [], [])
-    sources = listing.sources
     for folder in folders:
         try:
             names = sorted(name for name in os.listdir(folder) if name.endswith(".md"))
         except OSError as error:
             listing.failures.append(
-                Failure(
-                    str(folder), f"cannot list the folder: {error.strerror or error}"
-                )
+                Failure(os.path.abspath(folder), f"cannot list the folder: {error.strerror or error}")
             )
             listing.unlisted.append(folder)
             continue
@@ -287,86 +326,169 @@ def _list_sources(folders: Sequence[Path]) -> Listing:
             listing.empty.append(folder)
         guests = people_sha(folder)
         for name in names:
-            # as podsearch.episodes.episode_files/episode_id, without importing the reader
-            path, eid = folder / name, name[: -len(".md")]
-            if eid in sources:
-                listing.failures.append(
-                    Failure(
-                        str(path),
-                        f"duplicate episode id {eid!r} (also {sources[eid].path})",
-                    )
-                )
-                continue
+            listed = os.path.abspath(folder / name)  # as the folder lists it, for messages
             try:
-                sha = file_sha(path)
+                sha = file_sha(Path(listed))
             except IsADirectoryError:
-                listing.failures.append(
-                    Failure(str(path), "is a directory, not an episode file")
-                )
+                listing.failures.append(Failure(listed, "is a directory, not an episode file"))
                 continue
             except NotARegularFile:
-                listing.failures.append(Failure(str(path), "is not a regular file"))
+                listing.failures.append(Failure(listed, "is not a regular file"))
                 continue
             except OSError as error:
-                listing.failures.append(
-                    Failure(
-                        str(path), f"cannot read the file: {error.strerror or error}"
-                    )
-                )
+                listing.failures.append(Failure(listed, f"cannot read the file: {error.strerror or error}"))
                 continue
-            sources[eid] = Source(
-                eid, os.path.realpath(path), episode_sha(sha, guests), guests
-            )
+            path = os.path.realpath(listed)
+            listing.files.setdefault(path, Found(path, episode_sha(sha, guests), guests))
     return listing
 
 
 # --- what to do ------------------------------------------------------------------------------
 
 
+def read_identities(paths: Sequence[str]) -> dict[str, Identity]:
+    """The identity of each file (its front matter without the transcript)."""
+    from podsearch.reading.identity import read_identity
+
+    return {path: read_identity(path) for path in paths}
+
+
 def make_plan(
     state: IndexState,
-    sources: dict[str, Source],
+    files: dict[str, Found],
     failures: Sequence[Failure],
     rebuild: bool,
+    identify: Callable[[Sequence[str]], dict[str, Identity]] | None = None,
 ) -> Plan:
-    """Sort the files into new, changed, unchanged and gone, and decide on a rebuild."""
+    """Give every file its episode id, sort them into new, changed, renamed, unchanged and gone,
+    and decide on a rebuild.
+
+    ``identify`` reads the identities of the files to read (default:
+    :func:`read_identities`); renamed and unchanged files are never opened.
+    """
     indexed = state.manifest
-    # Same bytes and same code: a file fails as it did last time; no need to read it again.
-    known = (
-        []
-        if rebuild
-        else [
-            s for s in sources.values() if state.failures.get(s.path, ("",))[0] == s.sha
-        ]
-    )
-    failures = (*failures, *(Failure(s.path, state.failures[s.path][1]) for s in known))
-    failures = tuple(sorted(failures, key=lambda f: f.path))
-    skip = {s.id for s in known}
-    new = tuple(
-        s for eid, s in sources.items() if eid not in indexed and eid not in skip
-    )
-    changed = tuple(
-        s
-        for eid, s in sources.items()
-        if eid in indexed and indexed[eid][1] != s.sha and eid not in skip
-    )
-    unchanged = tuple(
-        s for eid, s in sources.items() if eid in indexed and indexed[eid][1] == s.sha
-    )
-    gone = tuple(sorted(eid for eid in indexed if eid not in sources))
-    compact = (
-        len(state.segment_ids) > MAX_SEGMENTS + 2 + state.documents // SEGMENT_DOCUMENTS
-    )
+    at_path = {path: eid for eid, (path, _) in indexed.items()}
+    held: dict[str, Source] = {}  # id → source: the ids settled so far
+    unchanged: list[Source] = []
+    remembered: list[Failure] = []
+    skipped: list[Failure] = []
+    pending: list[Found] = []
+    for path in sorted(files):
+        found = files[path]
+        eid = at_path.get(path)
+        if eid is not None and indexed[eid][1] == found.sha:
+            held[eid] = _source(eid, found, state)
+            unchanged.append(held[eid])
+            continue
+        # Same bytes as when it last failed or was skipped: not read again, reported again.
+        if not rebuild and state.failures.get(path, ("",))[0] == found.sha:
+            remembered.append(Failure(path, state.failures[path][1]))
+        elif not rebuild and state.skipped.get(path, ("",))[0] == found.sha:
+            skipped.append(Failure(path, state.skipped[path][1]))
+        else:
+            pending.append(found)
+            continue
+        if eid is not None:  # its last good version stays indexed
+            held[eid] = _source(eid, found, state)
+
+    # Renamed: the content of an indexed episode whose file is gone, under a new name.
+    vacated = sorted(eid for eid, (path, _) in indexed.items() if eid not in held and path not in files)
+    by_sha: dict[str, list[str]] = {}
+    for eid in vacated:
+        by_sha.setdefault(indexed[eid][1], []).append(eid)
+    renamed: list[Source] = []
+    to_read: list[Found] = []
+    for found in pending:
+        moved = by_sha.get(found.sha)
+        if found.path not in at_path and moved:
+            eid = moved.pop(0)
+            held[eid] = _source(eid, found, state, renamed_from=indexed[eid][0])
+            renamed.append(held[eid])
+        else:
+            to_read.append(found)
+
+    identities = (identify or read_identities)([found.path for found in to_read]) if to_read else {}
+    new, changed = _place(to_read, identities, state, held, at_path, vacated)
+    gone = tuple(sorted(eid for eid in indexed if eid not in held))
+    compact = len(state.segment_ids) > MAX_SEGMENTS + 2 + state.documents // SEGMENT_DOCUMENTS
     return Plan(
-        sources,
-        failures,
-        new,
-        changed,
-        unchanged,
-        gone,
-        rebuild or compact,
-        compact and not rebuild,
+        sources=dict(sorted(held.items())),
+        failures=tuple(sorted((*failures, *remembered), key=lambda f: f.path)),
+        new=tuple(new),
+        changed=tuple(changed),
+        unchanged=tuple(unchanged),
+        gone=gone,
+        rebuild=rebuild or compact,
+        compaction=compact and not rebuild,
+        renamed=tuple(renamed),
+        skipped=tuple(skipped),
+        files=files,
     )
+
+
+def _place(
+    to_read: list[Found],
+    identities: dict[str, Identity],
+    state: IndexState,
+    held: dict[str, Source],
+    at_path: dict[str, str],
+    vacated: list[str],
+) -> tuple[list[Source], list[Source]]:
+    """Give the files to read their ids (adding them to ``held``); the new and the changed sources.
+
+    In turn: an edited file keeps its id while its identity owns it; a renamed
+    and edited file takes the id of a vacated episode of the same identity key;
+    any other file the first of its identity's candidate ids that is free.
+    """
+    changed: list[Source] = []
+    placed: set[str] = set()
+    for found in to_read:
+        eid = at_path.get(found.path)
+        if eid is not None and eid not in held and identities[found.path].owns(eid):
+            held[eid] = _source(eid, found, state, key=identities[found.path].key)
+            changed.append(held[eid])
+            placed.add(found.path)
+    for found in to_read:
+        if found.path in placed or found.path in at_path:
+            continue
+        key = identities[found.path].key
+        match = next((eid for eid in vacated if eid not in held and state.keys.get(eid) == key), None)
+        if match is not None:
+            held[match] = _source(match, found, state, key=key, renamed_from=state.manifest[match][0])
+            changed.append(held[match])
+            placed.add(found.path)
+    new: list[Source] = []
+    for found in to_read:
+        if found.path in placed:
+            continue
+        identity = identities[found.path]
+        eid = next(candidate for candidate in identity.candidates() if candidate not in held)
+        held[eid] = Source(eid, found.path, found.sha, found.guests, key=identity.key)
+        new.append(held[eid])
+    return new, changed
+
+
+def _source(eid: str, found: Found, state: IndexState, key: str | None = None, renamed_from: str = "") -> Source:
+    """The source of an indexed episode's file, with its key and earlier file names carried over."""
+    aliases = state.aliases.get(eid, ())
+    if renamed_from:
+        stem = _stem(renamed_from)
+        if stem not in (_stem(found.path), eid, *aliases):
+            aliases = (*aliases, stem)
+    return Source(
+        eid,
+        found.path,
+        found.sha,
+        found.guests,
+        key=state.keys.get(eid, "") if key is None else key,
+        aliases=aliases,
+        renamed_from=renamed_from,
+    )
+
+
+def _stem(path: str) -> str:
+    name = os.path.basename(path)
+    return name[: -len(".md")] if name.endswith(".md") else name
 
 
 def refuse_removals(
@@ -424,7 +546,7 @@ def _carry_out(
             plan = replace(plan, rebuild=False, compaction=False)
     if plan.idle and state.folders == real_folders:
         report = UpdateReport(
-            unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures
+            unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures, skipped=plan.skipped
         )
         return replace(report, postponed=postponed), state
     from podsearch.index.writing import apply

@@ -20,7 +20,7 @@ from podsearch.text import WORD, fold, positions_of, stem, terms
 
 #: Bumped whenever the schema or the analysis changes: an index written with
 #: another value is rebuilt, never misread.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 class PodcastAnalyzer(Analyzer):
     """Whoosh's view of :func:`terms`, used by the query parser and highlighter."""

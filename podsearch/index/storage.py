@@ -71,7 +71,8 @@ class IndexDir:
     """One index directory on disk. Reading never creates anything."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path is not None else default_index_path()
+        # absolute, so that every message names the folder unmistakably ("no index at /srv/x/index")
+        self.path = Path(os.path.abspath(path if path is not None else default_index_path()))
 
     # --- what is there -----------------------------------------------------------------
 

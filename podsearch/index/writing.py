@@ -37,13 +37,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from podsearch.errors import EpisodeError, PodsearchError
+from podsearch.errors import EpisodeError, NotAnEpisode, PodsearchError
 from podsearch.index import indexer
 from podsearch.index.commits import CommitRecord, describe_files, encode, record_name
 from podsearch.index.documents import episode_documents, episode_from_stored
@@ -86,6 +86,8 @@ class Outcome:
     documents: int = 0
     failure: str | None = None
     sha: str = ""
+    #: the file is not an episode (``failure`` says why): skipped, not failed
+    skipped: bool = False
 
 
 @dataclass
@@ -207,13 +209,10 @@ def _write(
         else:
             for eid in [s.id for s in plan.changed if s.id in read] + list(plan.gone):
                 writer.delete_by_term("eid", eid)
+            in_writer += _rename(ix, writer, plan.renamed)
         report = _report(plan, built, failed, read)
         record = _next_record(plan, state, built, report, folders, carried)
-        unchanged = (record.manifest, record.folders, record.failures) == (
-            state.manifest,
-            state.folders,
-            state.failures,
-        )
+        unchanged = _planned(record) == _planned(state)
         if not plan.rebuild and unchanged:
             writer.cancel()
             return report, state
@@ -235,6 +234,39 @@ def _write(
     return report, committed[0]
 
 
+def _planned(record: CommitRecord) -> tuple[Any, ...]:
+    """What a record says about the episodes and files (not about the index's own files)."""
+    return (record.manifest, record.folders, record.failures, record.skipped, record.keys, record.aliases)
+
+
+def _rename(ix: Any, writer: Writer, renamed: Sequence[Source]) -> int:
+    """Point renamed episodes at their new file: only their episode document is written again,
+    from the indexed copy (the file is not read). The documents added."""
+    if not renamed:
+        return 0
+    from whoosh.query import And, Term
+
+    with ix.searcher() as searcher:
+        for source in renamed:
+            head = searcher.document(kind=EPISODE, eid=source.id)
+            paragraphs = list(searcher.documents(kind=PARAGRAPH, eid=source.id))
+            episode = _as_indexed(episode_from_stored(head["meta"], paragraphs), source)
+            writer.delete_by_query(And([Term("kind", EPISODE), Term("eid", source.id)]))
+            writer.add_document(**next(episode_documents(episode, source.path, head["sha"])))
+    return len(renamed)
+
+
+def _as_indexed(episode: Any, source: Source) -> Any:
+    """The episode as indexed from ``source``: its id, file, earlier file names, draft or not."""
+    return replace(
+        episode,
+        id=source.id,
+        path=source.path,
+        aliases=source.aliases,
+        draft=os.path.basename(source.path).startswith("_"),
+    )
+
+
 def _next_record(
     plan: Plan,
     state: IndexState,
@@ -252,8 +284,10 @@ def _next_record(
         }
     )
     manifest.update((eid, state.manifest[eid]) for eid in carried)
+    if not plan.rebuild:
+        manifest.update((s.id, (s.path, s.sha)) for s in plan.renamed)
     paths = {s.id: s.path for s in plan.to_read}
-    shas = {s.path: s.sha for s in plan.sources.values()}
+    shas = {path: found.sha for path, found in plan.files.items()}
     for outcome in built.outcomes:
         if outcome.sha:
             shas[paths[outcome.id]] = outcome.sha
@@ -263,14 +297,20 @@ def _next_record(
                 outcome.sha or plan.sources[outcome.id].sha,
             )
     # only failures of files that were hashed, i.e. that can be recognised next time
-    failures = {
-        f.path: (shas[f.path], f.message) for f in report.failed if f.path in shas
-    }
+    failures = {f.path: (shas[f.path], f.message) for f in report.failed if f.path in shas}
+    skipped = {f.path: (shas[f.path], f.message) for f in report.skipped if f.path in shas}
+    # what this run read or renamed takes its plan's key and names; the rest keeps the record's
+    fresh = built.read() | ({s.id for s in plan.renamed} if not plan.rebuild else set())
+    keys = {eid: plan.sources[eid].key if eid in fresh else state.keys.get(eid, "") for eid in manifest}
+    aliases = {eid: plan.sources[eid].aliases if eid in fresh else state.aliases.get(eid, ()) for eid in manifest}
     return CommitRecord(
         generation=state.generation,
         folders=folders,
         manifest=manifest,
         failures=failures,
+        skipped=skipped,
+        keys=keys,
+        aliases={eid: names for eid, names in aliases.items() if names},
     )
 
 
@@ -287,11 +327,9 @@ def _write_record(
     final_toc = f"_{INDEX_NAME}_{generation}.toc"
     names = [*store.segment_files(ids), final_toc]
     files = describe_files(store.path, names, state.files, renamed={final_toc: toc})
-    complete = CommitRecord(
+    complete = replace(
+        record,
         generation=generation,
-        folders=record.folders,
-        manifest=record.manifest,
-        failures=record.failures,
         segment_ids=ids,
         documents=sum(segment.doc_count_all() for segment in segments),
         files=files,
@@ -302,15 +340,17 @@ def _write_record(
 
 def _report(plan: Plan, built: Built, failed: set[str], read: set[str]) -> UpdateReport:
     paths = {s.id: s.path for s in plan.to_read}
-    failures = [
-        Failure(paths[o.id], o.failure) for o in built.outcomes if o.failure is not None
-    ]
+    failures = [Failure(paths[o.id], o.failure) for o in built.outcomes if o.failure is not None and not o.skipped]
+    skipped = [Failure(paths[o.id], o.failure) for o in built.outcomes if o.failure is not None and o.skipped]
+    moved = [s for s in (*plan.renamed, *plan.changed) if s.renamed_from]
     return UpdateReport(
         added=tuple(s.id for s in plan.new if s.id in read),
         updated=tuple(s.id for s in plan.changed if s.id in read),
+        renamed=tuple(sorted(s.id for s in moved if s.id in read or (not plan.rebuild and s in plan.renamed))),
         removed=plan.gone,
         unchanged=tuple(s.id for s in plan.unchanged if s.id not in failed),
         failed=tuple(sorted((*plan.failures, *failures), key=lambda f: f.path)),
+        skipped=tuple(sorted((*plan.skipped, *skipped), key=lambda f: f.path)),
         paragraphs=sum(o.paragraphs or 0 for o in built.outcomes),
         rebuilt=plan.rebuild,
     )
@@ -370,9 +410,11 @@ def _index_files(
             raw = read_bytes(Path(source.path))
             # the hash of what is parsed, which may differ from what was listed
             sha = episode_sha(bytes_sha(raw), source.guests)
-            episode = read_episode(source.path, people[folder], raw)
+            episode = _as_indexed(read_episode(source.path, people[folder], raw), source)
         except EpisodeError as error:
-            outcomes.append(Outcome(source.id, failure=_failure_text(error), sha=sha))
+            # the site publishes no file named _*: one that does not read is a template or a draft
+            skip = isinstance(error, NotAnEpisode) or Path(source.path).name.startswith("_")
+            outcomes.append(Outcome(source.id, failure=_failure_text(error), sha=sha, skipped=skip))
             advance(0)
             continue
         documents = add(source, episode, sha)

@@ -20,11 +20,14 @@ ProgressCallback = Callable[[Any], None]
 
 
 def show_report(report: UpdateReport, out: TextIO, err: TextIO, quiet: bool = False) -> None:
-    """The failures on ``err`` (red on a terminal), then, unless quiet, the summary line."""
+    """The failures on ``err`` (red on a terminal), then, unless quiet, the files skipped as not
+    episodes (with why) and the summary line."""
     for failure in report.failed:
         err.write(red_line(f"{visible(failure.path)}: {visible(failure.message)}", err) + "\n")
     err.flush()
     if not quiet:
+        for skipped in report.skipped:
+            out.write(f"skipped {visible(skipped.path)}: {visible(skipped.message)}\n")
         summary = f"{report.summary()}; {report.paragraphs:,} paragraphs indexed in {report.seconds:.2f} s"
         out.write(summary + (" (full rebuild)\n" if report.rebuilt else "\n"))
         out.flush()

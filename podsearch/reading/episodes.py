@@ -34,12 +34,11 @@ from podsearch.reading.frontmatter import (
     kind_of,
     read_text,
 )
+from podsearch.reading.identity import file_stem, identity_of
 from podsearch.timecode import (
     MAX_SECONDS,
     parse_duration,
     parse_time,
-    valid_youtube_id,
-    youtube_id_from_url,
 )
 
 #: Characters per second, used to place untimed paragraphs after the last timed one
@@ -47,11 +46,15 @@ from podsearch.timecode import (
 SPEAKING_RATE = 15.0
 #: Guest ids longer than this are not looked up in the people folder.
 _MAX_GUEST_ID = 100
+#: A ``who`` longer than this is a misplaced line, not a name (one corpus file has one).
+MAX_SPEAKER = 100
+#: A line repeated within this many lines of its other copy is one moment said once.
+REPEAT_WINDOW = 2
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SPACES = re.compile(r"\s+")
 
-__all__ = ["MAX_FILE_BYTES", "People", "episode_files", "episode_id", "read_episode", "read_folder"]
+__all__ = ["MAX_FILE_BYTES", "People", "episode_files", "read_episode", "read_folder"]
 
 
 @dataclass
@@ -87,8 +90,12 @@ class People:
 def read_episode(path: Path | str, people: People | None = None, raw: bytes | None = None) -> Episode:
     """Read one episode file, or parse ``raw``, the bytes already read from it.
 
-    Raises :class:`NotAnEpisode` for a file without a transcript and
-    :class:`EpisodeError` for anything unreadable; never anything else.
+    The episode's id is its identity's key (:mod:`podsearch.reading.identity`);
+    the indexer may give it a longer one when another file claims the same.
+    A page without a transcript is read by its metadata (see
+    :func:`_metadata_turns`). Raises :class:`NotAnEpisode` for a file that is
+    not an episode page and :class:`EpisodeError` for anything unreadable;
+    never anything else.
     """
     path = Path(path)
     check_file_name(path)
@@ -124,11 +131,6 @@ def read_folder(folder: Path | str, people: People | None = None) -> Iterator[Ep
             yield error
 
 
-def episode_id(path: Path) -> str:
-    """An episode's id: its file name without ``.md``."""
-    return path.name[:-3] if path.name.endswith(".md") else path.name
-
-
 # --- the file and its front matter ---------------------------------------------------------
 
 
@@ -137,37 +139,55 @@ def episode_id(path: Path) -> str:
 
 def _build_episode(path: Path, data: dict[str, Any], people: People) -> Episode:
     transcript = data.get("transcript")
-    if transcript is None:
-        raise NotAnEpisode(path, "no transcript")
-    if not isinstance(transcript, list):
-        raise NotAnEpisode(path, f"the transcript is a {kind_of(transcript)}, not a list")
+    if transcript is not None and not isinstance(transcript, list):
+        raise EpisodeError(path, f"the transcript is a {kind_of(transcript)}, not a list")
 
+    identity = identity_of(path, data)
     guests = _strings(data.get("guests"))
     guest_names = tuple(people.name(guest) or guest for guest in guests)
-    turns = _turns(transcript, _full_names(guest_names))
-    if not turns:
-        raise NotAnEpisode(path, "the transcript has no lines")
-
-    ids = data.get("ids") if isinstance(data.get("ids"), dict) else {}
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
-    title = _text(data.get("title")) or episode_id(path)
+    title = _text(data.get("title"))
+    description = _text(data.get("description"))
+    chapters = _chapters(data.get("quotableClips"))
+    turns = _turns(transcript or [], _full_names(guest_names))
+    spoken = bool(turns)
+    if not spoken:
+        # an episode page without a transcript (yet): found by what it says about itself
+        known = identity.key != identity.stem.lstrip("_") or guests or description or chapters
+        if not (title and known):
+            raise NotAnEpisode(path, "no transcript" if not transcript else "the transcript has no lines")
+        turns = _metadata_turns(title, _text(data.get("intro")) or description, chapters)
     return Episode(
-        id=episode_id(path),
-        title=title,
-        short_title=_text(data.get("short")) or title,
-        season=_whole_number(data.get("season")),
-        number=_whole_number(data.get("episode")),
+        id=identity.key,
+        title=title or file_stem(path),
+        short_title=_text(data.get("short")) or title or file_stem(path),
+        season=identity.season,
+        number=identity.number,
         guests=guests,
         guest_names=guest_names,
-        youtube_id=valid_youtube_id(ids.get("youtube")) or youtube_id_from_url(links.get("youtube")),
+        youtube_id=identity.youtube_id,
         date_added=_date(data.get("dateadded")),
         duration=parse_duration(data.get("duration")),
         topics=_strings(data.get("topics")),
-        description=_text(data.get("description")),
-        chapters=_chapters(data.get("quotableClips")),
+        description=description,
+        chapters=chapters,
         path=str(path),
+        draft=path.name.startswith("_"),
+        transcript=spoken,
         turns=turns,
     )
+
+
+_MARKUP = re.compile(r"<br\s*/?>|</?p>", re.IGNORECASE)
+
+
+def _metadata_turns(title: str, about: str, chapters: tuple[Chapter, ...]) -> tuple[Turn, ...]:
+    """The paragraphs of a page without a transcript: its title and description at the start,
+    then each chapter's name at the chapter's start. Nobody speaks them."""
+    about = _tidy(_MARKUP.sub(" ", about))
+    paragraphs = [Paragraph(text=f"{title}\n\n{about}" if about else title, start=0, number=0)]
+    for chapter in chapters:
+        paragraphs.append(Paragraph(text=chapter.name, start=chapter.start, number=len(paragraphs)))
+    return (Turn(speaker=None, paragraphs=tuple(paragraphs)),)
 
 
 def _turns(items: list[Any], full_names: dict[str, str]) -> tuple[Turn, ...]:
@@ -181,8 +201,9 @@ def _turns(items: list[Any], full_names: dict[str, str]) -> tuple[Turn, ...]:
     speaker: str | None = None
     section: str | None = None
     after_header = False
-    for item in items:
-        if not isinstance(item, dict):
+    repeated = _repeated_lines(items)
+    for position, item in enumerate(items):
+        if not isinstance(item, dict) or position in repeated:
             continue
         if "header" in item:
             header = _text(item.get("header"))
@@ -215,6 +236,44 @@ def _turns(items: list[Any], full_names: dict[str, str]) -> tuple[Turn, ...]:
     if current:
         turns.append(_turn(current, speakers, sections, full_names, len(turns)))
     return tuple(turns)
+
+
+def _repeated_lines(items: list[Any]) -> set[int]:
+    """The positions of lines that repeat a nearby line: one moment said once.
+
+    Some files give a line twice, a bare copy (no speaker, no time) next to the
+    same text with them, consecutive or interleaved with other repeats. Two
+    lines are copies when their text is the same, they are at most
+    :data:`REPEAT_WINDOW` lines apart, and neither contradicts the other's
+    speaker or time (two people saying "Bye." are two moments). Of a set of
+    copies the most complete one is kept (a time first, then a speaker), the
+    first of equals.
+    """
+    lines: list[tuple[int, str, str | None, int | None]] = []  # position, text, speaker, time
+    for position, item in enumerate(items):
+        if isinstance(item, dict) and "header" not in item:
+            text = _tidy(_text(item.get("line")))
+            if text:
+                time = _seconds(item.get("sec")) if "sec" in item else None
+                if time is None and "time" in item:
+                    time = _seconds(item.get("time"))
+                lines.append((position, text, _speaker(item.get("who")), time))
+    repeated: set[int] = set()
+    for index, (position, text, speaker, time) in enumerate(lines):
+        rank = (time is not None, speaker is not None)
+        for other in range(max(0, index - REPEAT_WINDOW), min(len(lines), index + REPEAT_WINDOW + 1)):
+            _, other_text, other_speaker, other_time = lines[other]
+            if other == index or other_text != text:
+                continue
+            if None not in (speaker, other_speaker) and speaker != other_speaker:
+                continue
+            if None not in (time, other_time) and time != other_time:
+                continue
+            other_rank = (other_time is not None, other_speaker is not None)
+            if other_rank > rank or (other_rank == rank and other < index):
+                repeated.add(position)
+                break
+    return repeated
 
 
 def _turn(
@@ -317,11 +376,12 @@ def _text(value: Any) -> str:
 
 
 def _speaker(value: Any) -> str | None:
-    """``"Alexey:"`` and ``" Alexey"`` are both ``"Alexey"``; non-text is no speaker."""
+    """``"Alexey:"`` and ``" Alexey"`` are both ``"Alexey"``; non-text is no speaker, nor is
+    a paragraph put where the name belongs (longer than :data:`MAX_SPEAKER`)."""
     if not isinstance(value, str):
         return None
     name = _tidy(value).rstrip(":").strip()
-    return name or None
+    return name if name and len(name) <= MAX_SPEAKER else None
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -330,17 +390,6 @@ def _strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(text for text in (_text(item) for item in value) if text)
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 <= value <= 1_000_000:
-        return value
-    text = value.strip() if isinstance(value, str) else ""
-    if text.isascii() and text.isdigit() and len(text) <= 6:
-        return int(text)
-    return None
 
 
 def _seconds(value: Any) -> int | None:

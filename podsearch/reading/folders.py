@@ -17,6 +17,20 @@ def default_episodes_path() -> Path:
     return Path(os.environ.get("PODSEARCH_EPISODES") or "episodes")
 
 
+#: The episodes folder of a checkout of the DataTalks.Club site (``site/_podcast``).
+SITE_EPISODES = "_podcast"
+
+
+def episodes_folder(folder: Path) -> Path:
+    """The episodes folder that ``folder`` stands for: its ``_podcast`` when it is a site checkout.
+
+    ``podsearch index site`` then indexes ``site/_podcast``, and takes guest
+    names from ``site/_people`` (see :func:`people_folder`).
+    """
+    inside = folder / SITE_EPISODES
+    return inside if inside.is_dir() else folder
+
+
 #: Where guest files live, beside or inside an episodes folder (``people/mihaileric.md``).
 PEOPLE_FOLDERS = ("people", "_people")
 

@@ -242,6 +242,35 @@ def front_matter(path: Path, text: str) -> dict[str, Any]:
     return data
 
 
+#: A top-level ``transcript:`` key, and the next line at column 0 that is neither a list item nor a comment.
+_TRANSCRIPT_KEY = re.compile(r"^transcript[ \t]*:", re.MULTILINE)
+_NEXT_TOP_LEVEL = re.compile(r"^[^\s#-]", re.MULTILINE)
+
+
+def front_matter_head(path: Path, text: str) -> dict[str, Any]:
+    """The front matter without its top-level ``transcript`` block: the episode's description.
+
+    Parses a few kilobytes instead of the whole file, for when only the
+    description matters (an episode's identity). Raises as :func:`front_matter`.
+    """
+    opening = _DELIMITER.search(text)
+    if opening is None or text.count("\n", 0, opening.start()) > _MAX_LINES_BEFORE_FRONT_MATTER:
+        raise NotAnEpisode(path, "no YAML front matter (expected a line '---' at the top)")
+    closing = _DELIMITER.search(text, opening.end())
+    if closing is None:
+        raise EpisodeError(path, "the front matter is never closed with '---'")
+    body = text[opening.end() : closing.start()]
+    start = _TRANSCRIPT_KEY.search(body)
+    if start is not None:
+        end = _NEXT_TOP_LEVEL.search(body, start.end())
+        body = body[: start.start()] + (body[end.start() :] if end is not None else "")
+    data = _parse_yaml(path, body, 0)
+    if not isinstance(data, dict):
+        raise NotAnEpisode(path, "the front matter is not a mapping")
+    _check_expansion(path, data, MAX_EXPANSION * len(body) + _EXPANSION_SLACK)
+    return data
+
+
 def _parse_yaml(path: Path, body: str, first_line: int) -> Any:
     """The YAML value of the front matter; every failure is an :class:`EpisodeError`."""
     separators = sum(body.count(mark) for mark in _SEPARATORS)

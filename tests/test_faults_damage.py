@@ -87,7 +87,7 @@ def test_damage_is_reported_in_one_line_and_repaired_by_rebuild(kind: str, built
         podsearch.Index(index).update(folder)
     report = podsearch.Index(index).update(rebuild=True)  # the folders come from the record, or the report
     assert report.rebuilt and not report.failed and len(report.added + report.unchanged) == 4
-    assert index_content(index) == before and search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03"}
+    assert index_content(index) == before and search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03"}
     assert podsearch.Index(index).verify().ok
     assert_tidy(index)
 
@@ -146,8 +146,8 @@ def test_rebuild_keeps_searches_on_the_last_good_index_until_it_lands(
     monkeypatch.setattr(writing.Writer, "commit_segments", searching_first)
     write_show(folder, 9)
     podsearch.Index(index).update(folder, rebuild=True)
-    assert seen == [{"ep00", "ep01", "ep02", "ep03"}]
-    assert search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03", "ep09"}
+    assert seen == [{"s01e00", "s01e01", "s01e02", "s01e03"}]
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03", "s01e09"}
 
 
 def test_rebuild_works_from_any_state_of_the_folder(tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_rebuild_works_from_any_state_of_the_folder(tmp_path: Path) -> None:
         podsearch.Index(index).update(rebuild=True)
     report = podsearch.Index(index).update(folder, rebuild=True)
     assert report.rebuilt and len(report.added) == 3
-    assert search_ids(index, "pipelines") == {"ep00", "ep01", "ep02"}
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02"}
     assert_tidy(index)
 
 

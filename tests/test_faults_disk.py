@@ -87,9 +87,9 @@ def test_a_write_error_is_one_podsearch_error_and_changes_nothing(
     if error is DiskFullError:
         assert raised.value.needed and " MB more is needed" in str(raised.value)
     monkeypatch.undo()
-    assert index_content(index) == before and search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03"}
+    assert index_content(index) == before and search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03"}
     assert _leftovers(index) == set()
-    assert podsearch.Index(index).update(folder).added == ("ep04", "ep05", "ep06")
+    assert podsearch.Index(index).update(folder).added == ("s01e04", "s01e05", "s01e06")
     assert_tidy(index)
 
 
@@ -134,9 +134,9 @@ def test_compaction_is_postponed_when_free_space_is_short(tmp_path: Path, monkey
     folder, index = _many_segments(tmp_path, monkeypatch)
     monkeypatch.setattr(indexer, "free_bytes", lambda path: 1000)
     report = podsearch.Index(index).update(folder)
-    assert report.added == ("ep05",) and not report.rebuilt
+    assert report.added == ("s01e05",) and not report.rebuilt
     assert report.postponed.startswith("compaction postponed: it needs about")
-    assert "ep05" in search_ids(index, "pipelines")
+    assert "s01e05" in search_ids(index, "pipelines")
     monkeypatch.undo()
 
 
@@ -155,7 +155,7 @@ def test_compaction_that_meets_a_full_disk_lands_the_incremental_commit(
 
     monkeypatch.setattr(writing, "apply", full_when_rebuilding)
     report = podsearch.Index(index).update(folder)
-    assert report.added == ("ep05",) and not report.rebuilt and "not enough free space" in report.postponed
+    assert report.added == ("s01e05",) and not report.rebuilt and "not enough free space" in report.postponed
 
 
 # --- a real full disk ------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_the_same_files_give_the_same_order_whichever_worker_finishes_first(
     folder = tmp_path / "eps"
     make_folder(folder, 6)
     orders = []
-    for attempt, slow in enumerate(["ep00", "ep01", "ep00", "ep01"]):
+    for attempt, slow in enumerate(["s01e00", "s01e01", "s01e00", "s01e01"]):
         _delaying(monkeypatch, slow)
         podsearch.Index(tmp_path / f"index{attempt}").update(folder)
         orders.append(_document_order(tmp_path / f"index{attempt}"))

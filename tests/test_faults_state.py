@@ -51,8 +51,8 @@ def test_a_lost_or_edited_report_changes_nothing(mirrored: tuple[Path, Path], me
     assert report.folders == (str(folder.resolve()),) and report.removed == () and report.added == ()
     assert len(report.unchanged) == 4 and index_content(index) == before
     write_show(folder, 9)
-    assert podsearch.Index(index).update().added == ("ep09",)  # once, not the whole folder again
-    assert search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03", "ep09"}
+    assert podsearch.Index(index).update().added == ("s01e09",)  # once, not the whole folder again
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03", "s01e09"}
 
 
 def test_the_cli_nightly_form_uses_the_recorded_folders(mirrored: tuple[Path, Path]) -> None:
@@ -62,7 +62,7 @@ def test_the_cli_nightly_form_uses_the_recorded_folders(mirrored: tuple[Path, Pa
         [sys.executable, "-m", "podsearch", "index", "--index", str(index), "--quiet"], capture_output=True, text=True
     )
     assert (done.returncode, done.stderr) == (0, "")
-    assert search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03"}
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03"}
 
 
 def test_a_folder_less_run_on_an_index_that_does_not_know_its_folders_is_a_usage_error(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_a_folder_that_vanished_is_refused(
             podsearch.Index(index).update(rebuild=rebuild)
     assert index_content(index) == before and generation(index) == 1
     report = podsearch.Index(index).update(allow_removals=True)
-    assert report.removed == ("ep00", "ep01", "ep02", "ep03")
+    assert report.removed == ("s01e00", "s01e01", "s01e02", "s01e03")
 
 
 def test_removing_more_than_half_is_refused_unless_allowed(mirrored: tuple[Path, Path]) -> None:
@@ -108,22 +108,22 @@ def test_removing_more_than_half_is_refused_unless_allowed(mirrored: tuple[Path,
         (folder / f"ep0{number}.md").unlink()
     with pytest.raises(RemovalRefusedError, match="would remove 3 of the 4 episodes"):
         podsearch.Index(index).update()
-    assert search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03"}
-    assert podsearch.Index(index).update(allow_removals=True).removed == ("ep00", "ep01", "ep02")
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03"}
+    assert podsearch.Index(index).update(allow_removals=True).removed == ("s01e00", "s01e01", "s01e02")
 
 
 def test_removing_half_or_less_goes_ahead(mirrored: tuple[Path, Path]) -> None:
     folder, _ = mirrored
     (folder / "ep00.md").unlink()
     (folder / "ep01.md").unlink()
-    assert podsearch.Index(mirrored[1]).update().removed == ("ep00", "ep01")
+    assert podsearch.Index(mirrored[1]).update().removed == ("s01e00", "s01e01")
 
 
 def test_pointing_at_the_wrong_folder_is_refused(mirrored: tuple[Path, Path], tmp_path: Path) -> None:
     _, index = mirrored
     with pytest.raises(RemovalRefusedError, match="would remove 4 of the 4"):
         podsearch.Index(index).update(tmp_path / "episodes")
-    assert search_ids(index, "pipelines") == {"ep00", "ep01", "ep02", "ep03"}
+    assert search_ids(index, "pipelines") == {"s01e00", "s01e01", "s01e02", "s01e03"}
 
 
 # --- empty is a valid state ------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_an_index_without_episodes_opens_searches_and_reports(tmp_path: Path) ->
         assert ix.episodes() == [] and ix.stats().episodes == 0
     assert IndexDir(index).check_integrity().manifest == {}
     write_show(tmp_path / "empty", 1)
-    assert podsearch.Index(index).update().added == ("ep01",)
+    assert podsearch.Index(index).update().added == ("s01e01",)
 
 
 def test_a_search_during_the_first_build_says_it_is_being_built(tmp_path: Path) -> None:
@@ -171,12 +171,12 @@ def test_a_file_edited_while_it_is_indexed_is_never_left_stale(tmp_path: Path, m
         return real(path)
 
     monkeypatch.setattr(writing, "read_bytes", edited_meanwhile)
-    assert podsearch.Index(index).update(folder).updated == ("ep01",)
-    assert search_ids(index, "readversion") == {"ep01"}  # indexed as read
+    assert podsearch.Index(index).update(folder).updated == ("s01e01",)
+    assert search_ids(index, "readversion") == {"s01e01"}  # indexed as read
     monkeypatch.undo()
     # the file now differs from what was indexed: the next run reads it again
-    assert podsearch.Index(index).update(folder).updated == ("ep01",)
-    assert search_ids(index, "listedversion") == {"ep01"} and search_ids(index, "readversion") == set()
+    assert podsearch.Index(index).update(folder).updated == ("s01e01",)
+    assert search_ids(index, "listedversion") == {"s01e01"} and search_ids(index, "readversion") == set()
 
 
 def test_the_report_is_only_a_report(mirrored: tuple[Path, Path]) -> None:

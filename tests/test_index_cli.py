@@ -216,7 +216,7 @@ def test_stats_shows_what_the_index_holds(folder: Path, tmp_path: Path) -> None:
     stats = json.loads(out)
     assert (stats["episodes"], stats["turns"], stats["paragraphs"], stats["segments"]) == (2, 6, 8, 1)
     assert stats["size_bytes"] > 0 and stats["folders"] == [str(folder.resolve())]
-    assert stats["last_report"]["added"] == ["ep00", "ep01"] and stats["schema_version"] == SCHEMA_VERSION
+    assert stats["last_report"]["added"] == ["s01e00", "s01e01"] and stats["schema_version"] == SCHEMA_VERSION
 
 
 def test_stats_without_an_index(tmp_path: Path) -> None:

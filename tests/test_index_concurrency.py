@@ -80,7 +80,7 @@ def test_searches_never_fail_while_the_index_is_rewritten(tmp_path: Path, monkey
     seen = json.loads(out.splitlines()[-1])
     assert seen["failures"] == 0, "\n".join(seen["errors"])
     assert seen["empty"] == 0 and seen["searches"] > 40, seen
-    assert search_ids(index, "step19") == {f"ep{n:02d}" for n in range(4, 30, 5)}
+    assert search_ids(index, "step19") == {f"s01e{n:02d}" for n in range(4, 30, 5)}
 
 
 def test_a_second_indexer_is_refused_at_once(tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_wait_queues_behind_the_running_indexer(tmp_path: Path) -> None:
     holder.communicate("")
     out, err = waiter.communicate(timeout=60)
     assert (waiter.returncode, out, err) == (0, "", "")
-    assert search_ids(index, "uniq1") == {"ep01"}
+    assert search_ids(index, "uniq1") == {"s01e01"}
 
 
 def _locked(index: Path) -> bool:

@@ -158,7 +158,7 @@ class Scenario:
         assert_tidy(self.index)
         again = podsearch.Index(self.index).update(self.folder)
         assert not again.changed and len(again.unchanged) == 11
-        assert search_ids(self.index, "uniq4") == {"ep04"}  # the broken file's last good version
+        assert search_ids(self.index, "uniq4") == {"s01e04"}  # the broken file's last good version
 
 
 def _kill(pid: int, group: bool) -> None:

@@ -27,6 +27,8 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 def strip_headers(text: str) -> str | None:
     """An episode file without its section headers, or ``None`` if it is no episode.
 
+    A page without a transcript is copied as it is.
+
     The transcript's ``- header:`` items are removed, and so is
     ``quotableClips``, whose chapter names repeat the headers almost word for
     word in this corpus. The front matter is parsed with the safe C loader and
@@ -41,8 +43,10 @@ def strip_headers(text: str) -> str | None:
         data = yaml.load(text[opening.end() : closing.start()], Loader=_Loader)  # noqa: S506 - safe loader
     except yaml.YAMLError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("transcript"), list):
+    if not isinstance(data, dict):
         return None
+    if not isinstance(data.get("transcript"), list):
+        return text  # a page without a transcript (indexed by its metadata) has no headers to drop
     data["transcript"] = [i for i in data["transcript"] if not (isinstance(i, dict) and "header" in i)]
     data.pop("quotableClips", None)
     front = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from podsearch.errors import EpisodeNotFound
+from podsearch.errors import EpisodeNotFound, MissingExtraError, QueryError
 from podsearch.index.storage import IndexDir
 from podsearch.model import Episode, EpisodeInfo, Results, UpdateReport, VerifyReport
 from podsearch.reading.folders import default_episodes_path
@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from podsearch.query.context import SearchContext
 
 T = TypeVar("T")
+
+#: Search modes: by words (the default without vectors), by meaning, or both fused.
+_MODES = ("words", "meaning", "hybrid")
+
+
+def _passage_model() -> Any:
+    """The model that embeds episodes during an update (the ``semantic`` extra and a model needed)."""
+    from podsearch.embedding import Encoder
+    from podsearch.embedding.passages import PassageModel
+
+    return PassageModel(Encoder.load())
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,9 @@ class Index:
         self._generation: Generation | None = None
         #: Work kept for the open generation (document frequencies, episode descriptions).
         self._context: SearchContext | None = None
+        #: The model that embeds queries (loaded on the first search by meaning).
+        self._encoder: Any = None
+        self._encoder_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -87,6 +101,8 @@ class Index:
         wait: bool = False,
         progress: Any = None,
         allow_removals: bool = False,
+        semantic: bool | None = None,
+        embedding_progress: Callable[[int, int], None] | None = None,
     ) -> UpdateReport:
         """Index what changed in the episode folders (see :func:`podsearch.index.indexer.update`).
 
@@ -94,15 +110,22 @@ class Index:
         nothing changed) a run whose folder is missing, empty or unreadable, or that
         would remove more than half of the episodes, unless ``allow_removals``.
         ``rebuild`` builds from scratch beside the current index, and repairs a damaged one.
+        ``semantic``: ``True`` computes paragraph vectors (needs the ``semantic`` extra and a
+        model; remembered by the index), ``False`` drops them, ``None`` keeps what the index has.
+        ``embedding_progress(done, total)`` follows the embedding, which an interruption does not lose.
         """
         from podsearch.index.indexer import update
+        from podsearch.index.vectors import VectorRequest, requested, tidy_cache
 
         if isinstance(folders, (str, Path)):
             folders = [folders]
         self.close()
-        return update(
-            self.path, folders, rebuild=rebuild, wait=wait, progress=progress, allow_removals=allow_removals
-        )
+        with requested(VectorRequest(semantic, _passage_model, embedding_progress)):
+            report = update(
+                self.path, folders, rebuild=rebuild, wait=wait, progress=progress, allow_removals=allow_removals
+            )
+            tidy_cache(self.path)
+        return report
 
     def verify(self) -> VerifyReport:
         """Read every file of the index and compare it with the checksums recorded when it was
@@ -126,8 +149,13 @@ class Index:
         group_by: str | None = None,
         sort: str = "relevance",
         context: int = 0,
+        mode: str | None = None,
     ) -> Results:
-        """Ranked moments for a query; raises :class:`~podsearch.errors.QueryError` on a bad one."""
+        """Ranked moments for a query; raises :class:`~podsearch.errors.QueryError` on a bad one.
+
+        ``mode``: ``"words"``, ``"meaning"`` or ``"hybrid"`` (words and meaning fused); the
+        default is hybrid when the index has vectors (``update(semantic=True)``), else words.
+        """
         from podsearch.query import pipeline as q
 
         filters = q.Filters(
@@ -138,8 +166,12 @@ class Index:
             after=_as_date(after, "after"),
             before=_as_date(before, "before"),
         )
-        return self._read(
-            lambda _: q.search(
+        if mode not in (None, *_MODES):
+            raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(_MODES)}")
+
+        def run(generation: Generation) -> Results:
+            chosen, vector = self._query_vector(generation, query, mode)
+            return q.search(
                 self._search_context(),
                 query,
                 limit=limit,
@@ -147,8 +179,43 @@ class Index:
                 group_by=group_by,
                 sort=sort,
                 context_paragraphs=context,
+                mode=chosen,
+                query_vector=vector,
             )
-        )
+
+        return self._read(run)
+
+    def _query_vector(self, generation: Generation, query: str, mode: str | None) -> tuple[str, Any]:
+        """The mode a search runs in, and the query's vector (``None`` in words mode)."""
+        table = generation.vectors
+        if mode == "words" or (mode is None and table is None):
+            return "words", None
+        if table is None:
+            raise QueryError(
+                f"{mode} search needs the index's vectors; build them with: podsearch index --semantic"
+            )
+        try:
+            encoder = self._query_encoder()
+        except MissingExtraError:
+            if mode is None:  # vectors but no model here: search by words, as without the extra
+                return "words", None
+            raise
+        if encoder.fingerprint != table.model:
+            if mode is None:
+                return "words", None
+            raise QueryError(
+                "the index's vectors were made by another model; recompute them with: podsearch index --semantic"
+            )
+        return mode or "hybrid", encoder.encode([query[:2000]])[0]
+
+    def _query_encoder(self) -> Any:
+        """The model, loaded on the first search by meaning (:class:`~podsearch.errors.ModelError` without one)."""
+        with self._encoder_lock:
+            if self._encoder is None:
+                from podsearch.embedding import Encoder
+
+                self._encoder = Encoder.load()
+            return self._encoder
 
     def episodes(self) -> list[EpisodeInfo]:
         """Every indexed episode, by season and number."""

@@ -167,6 +167,8 @@ class Hit:
 
     @property
     def youtube_id(self) -> str | None:
+    #: How the hit matched the query: ``"words"``, ``"meaning"`` (no word highlighted) or ``"both"``.
+    matched: str = "words"
         """The episode's validated YouTube id."""
         return self.episode.youtube_id
 

@@ -118,12 +118,13 @@ def hit_record(hit: Hit) -> dict[str, Any]:
     }
 
 
+        "matched": hit.matched,
 #: The keys of :func:`hit_record`, in order: the columns of ``to_pandas()``.
 HIT_FIELDS = (
     "episode_id", "episode_code", "episode_title", "season", "episode", "guests", "guest_ids",
     "date_added", "youtube_id", "url", "start", "time", "estimated", "speaker", "speaker_name",
     "who", "section", "chapter", "score", "text", "spans", "snippet", "snippet_spans",
-    "paragraph", "before", "after",
+    "paragraph", "before", "after", "matched",
 )  # fmt: skip
 
 

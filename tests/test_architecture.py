@@ -28,10 +28,10 @@ TOP = {
 #: part → (podsearch parts it may import, third-party packages it may import)
 RULES: dict[str, tuple[set[str], set[str]]] = {
     "top": ({"top"}, set()),
-    "api": ({"top", "reading", "index", "query"}, set()),
+    "api": ({"top", "reading", "index", "query", "embedding"}, set()),
     "reading": ({"top", "reading"}, {"yaml"}),
-    "index": ({"top", "reading", "index"}, {"whoosh"}),
-    "query": ({"top", "index", "query"}, set()),
+    "index": ({"top", "reading", "index"}, {"whoosh", "numpy"}),
+    "query": ({"top", "index", "query"}, {"numpy"}),
     "output": ({"top", "output"}, {"rich", "pandas", "IPython"}),
     "cli": ({"top", "api", "output", "cli", "web"}, {"typer"}),
     "web": ({"top", "api", "output", "web"}, {"starlette", "uvicorn", "jinja2"}),

@@ -56,6 +56,8 @@ class CommitRecord:
     documents: int = 0
     #: file name → (size, CRC-32)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the paragraph vectors, when the index has them: {"file": name, "model": fingerprint} (index/vectors.py)
+    vectors: dict[str, str] = field(default_factory=dict)
 
 
 def record_name(index_name: str, generation: int) -> str:
@@ -89,6 +91,7 @@ def encode(record: CommitRecord) -> bytes:
             "files": {
                 name: list(entry) for name, entry in sorted(record.files.items())
             },
+            "vectors": dict(sorted(record.vectors.items())),
         },
         ensure_ascii=True,  # a file name that is not UTF-8 (surrogate escapes) must not break the write
         separators=(",", ":"),
@@ -125,6 +128,7 @@ def decode(data: bytes) -> CommitRecord:
                 str(name): (int(size), int(crc))
                 for name, (size, crc) in values["files"].items()
             },
+            vectors={str(k): str(v) for k, v in values.get("vectors", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"unexpected content ({error})") from None

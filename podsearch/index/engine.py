@@ -38,6 +38,7 @@ from podsearch.index.querytree import Node
 from podsearch.index.schema import EPISODE, PARAGRAPH
 from podsearch.index.storage import IndexDir
 from podsearch.model import Episode
+from podsearch.index.vectors import open_table
 from podsearch.text import terms
 
 #: How often a read is retried when a concurrent commit removed files under it.
@@ -97,6 +98,8 @@ class Generation:
         self.document_count: int = searcher.doc_count()
         self._catalog: EpisodeCatalog | None = None
 
+        #: The generation's paragraph vectors (:class:`~podsearch.index.vectors.VectorTable`), ``None`` without.
+        self.vectors: Any = None
     # --- life ---------------------------------------------------------------------------
 
     def is_current(self) -> bool:
@@ -230,7 +233,8 @@ def open_generation(store: IndexDir) -> Generation:
     """
     searcher = store.open().searcher()
     try:
-        store.check_integrity(searcher.reader().generation())
+        record = store.check_integrity(searcher.reader().generation())
+        table = open_table(store.path, record)  # mapped now, so a later commit cannot delete it first
         for leaf, _ in searcher.reader().leaf_readers():
             segments.open_lazy_files(leaf)
         if not searcher.up_to_date():
@@ -238,7 +242,9 @@ def open_generation(store: IndexDir) -> Generation:
     except BaseException:
         searcher.close()
         raise
-    return Generation(searcher)
+    generation = Generation(searcher)
+    generation.vectors = table
+    return generation
 
 
 def retrying(store: IndexDir, attempt: Callable[[], T], on_retry: Callable[[], None] | None = None) -> T:

@@ -58,6 +58,7 @@ from podsearch.index.commits import CommitRecord
 from podsearch.index.oserrors import free_bytes, megabytes, storage_errors
 from podsearch.index.schema import SCHEMA_VERSION
 from podsearch.index.storage import INDEX_NAME, IndexDir
+from podsearch.index.vectors import wanted_change
 from podsearch.model import Failure, UpdateReport
 from podsearch.reading.folders import (
     NotARegularFile,
@@ -544,7 +545,7 @@ def _carry_out(
         postponed = _compaction_room(store, state)
         if postponed:
             plan = replace(plan, rebuild=False, compaction=False)
-    if plan.idle and state.folders == real_folders:
+    if plan.idle and state.folders == real_folders and not wanted_change(state):
         report = UpdateReport(
             unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures, skipped=plan.skipped
         )

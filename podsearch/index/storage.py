@@ -58,6 +58,8 @@ _INDEX_FILE = re.compile(r"_?(podsearch_s\d+)(?:_|\.tmp$)")
 #: A segment file of the current index (as Whoosh names them): the segment id.
 _SEGMENT_FILE = re.compile(rf"({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 _RECORD = record_pattern(INDEX_NAME)
+#: A generation's paragraph vectors (podsearch/index/vectors.py)
+_VECTORS = re.compile(rf"{INDEX_NAME}_vectors-\d+\.vec$")
 #: Whoosh's temporary folder of a writer (``podsearch_s3.tmp``).
 TEMP_FOLDER = f"{INDEX_NAME}.tmp"
 
@@ -276,6 +278,8 @@ class IndexDir:
                 stale = True
             elif match is not None and match.group(1) != INDEX_NAME:
                 stale = other_versions
+            elif _VECTORS.match(name):
+                stale = name not in keep if keep is not None else not committed
             elif _TOC.match(name) or _RECORD.match(name) or _SEGMENT_FILE.match(name):
                 if keep is not None:
                     stale = name not in keep

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from podsearch.errors import EpisodeError, NotAnEpisode, PodsearchError
-from podsearch.index import indexer
+from podsearch.index import indexer, vectors
 from podsearch.index.commits import CommitRecord, describe_files, encode, record_name
 from podsearch.index.documents import episode_documents, episode_from_stored
 from podsearch.index.durable import DurableFileStorage
@@ -212,7 +212,7 @@ def _write(
             in_writer += _rename(ix, writer, plan.renamed)
         report = _report(plan, built, failed, read)
         record = _next_record(plan, state, built, report, folders, carried)
-        unchanged = _planned(record) == _planned(state)
+        unchanged = _planned(record) == _planned(state) and not vectors.wanted_change(state)
         if not plan.rebuild and unchanged:
             writer.cancel()
             return report, state
@@ -220,8 +220,9 @@ def _write(
         committed: list[CommitRecord] = []
 
         def write_record(segments: list[Any], generation: int, toc: str) -> None:
+            with_vectors = vectors.commit(store.path, storage, segments, record, state, read, generation)
             committed.append(
-                _write_record(store, record, segments, generation, toc, state)
+                _write_record(store, with_vectors, segments, generation, toc, state)
             )
 
         writer.commit_segments(
@@ -325,7 +326,7 @@ def _write_record(
     """Write the generation's record, synced, naming every file of ``segments`` and the table of contents."""
     ids = tuple(segment.segment_id() for segment in segments)
     final_toc = f"_{INDEX_NAME}_{generation}.toc"
-    names = [*store.segment_files(ids), final_toc]
+    names = [*store.segment_files(ids), final_toc, *vectors.files_of(record)]
     files = describe_files(store.path, names, state.files, renamed={final_toc: toc})
     complete = replace(
         record,

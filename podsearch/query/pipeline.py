@@ -19,10 +19,12 @@ reaches the results.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from podsearch.errors import QueryError
 from podsearch.model import EpisodeGroup, Hit, Results
 from podsearch.query import hits as assemble
+from podsearch.query import hybrid
 from podsearch.query.candidates import FirstStage, candidates_wanted, first_stage
 from podsearch.query.context import SearchContext
 from podsearch.query.parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.pipeline.parse``
@@ -43,8 +45,14 @@ def search(
     group_by: str | None = None,
     sort: str = "relevance",
     context_paragraphs: int = 0,
+    mode: str = "words",
+    query_vector: Any = None,
 ) -> Results:
-    """Run a query on one open generation and return our own :class:`Results`."""
+    """Run a query on one open generation and return our own :class:`Results`.
+
+    ``mode`` ``hybrid`` or ``meaning`` with a ``query_vector`` (the query embedded by the
+    model of the generation's vectors) adds candidates by meaning (:mod:`podsearch.query.hybrid`).
+    """
     began = time.perf_counter()
     _check_options(limit, sort, group_by, context_paragraphs)
     plan = analyse(context, text, filters or Filters())
@@ -57,8 +65,19 @@ def search(
         chosen = []  # ordered by date, not by score: nothing to re-rank
     else:
         chosen = first.matches
+    meaning = None
+    table = context.generation.vectors
+    if query_vector is not None and sort == "relevance" and hybrid.usable(table, plan, mode):
+        grouping = group_by == "episode"
+        meaning = hybrid.search_vectors(context, table, plan, first, query_vector, mode, grouping)
+        chosen = hybrid.widen(chosen, meaning)
+        first = hybrid.with_nearest(first, meaning)
     ranked = rerank(context, plan, first, chosen, paragraphs)
-    hits, groups = _assemble(context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs)
+    if meaning is not None:
+        ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode")
+    hits, groups = _assemble(
+        context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs, meaning
+    )
     return Results(
         query=text,
         hits=hits,
@@ -79,12 +98,14 @@ def _assemble(
     group_by: str | None,
     sort: str,
     context_paragraphs: int,
+    meaning: hybrid.Meaning | None = None,
 ) -> tuple[tuple[Hit, ...], tuple[EpisodeGroup, ...]]:
     """The hits to show, and the episode groups when grouping."""
     catalog = context.catalog
 
     def make(score: float, doc: int) -> Hit:
-        return assemble.make_hit(catalog, paragraphs.__getitem__, doc, score, plan.highlight, context_paragraphs)
+        hit = assemble.make_hit(catalog, paragraphs.__getitem__, doc, score, plan.highlight, context_paragraphs)
+        return hybrid.matched(hit, doc, meaning) if meaning is not None else hit
 
     if group_by == "episode":
         groups = assemble.group(ranked, first.matches, catalog.episode_of, make, limit)

@@ -82,3 +82,12 @@ GROUP_HITS = 3
 SPELLING_MIN_LENGTH = 4
 #: Nor longer ones (the candidates grow with the length; no real word is this long).
 SPELLING_MAX_LENGTH = 24
+
+# --- hybrid search (podsearch/query/hybrid.py), measured by benchmarks/bench_semantic.py
+
+#: Paragraphs taken from the vector search, beside the lexical candidates.
+MEANING_CANDIDATES = 50
+#: Share of the meaning's score in the hybrid mix (the words' share is the rest); set on seed 1, confirmed on seed 2.
+MEANING_WEIGHT = 0.35
+#: ``--by-episode``: weight of the cosine of an episode's title and description, added to its moments' scores.
+MEANING_EPISODE_WEIGHT = 0.2

@@ -1,0 +1,495 @@
+"""Paragraph vectors stored in the index: written in the commit, keyed by (episode, paragraph).
+
+A generation with vectors has one file ``podsearch_s<N>_vectors-<generation>.vec``,
+listed in its commit record with the other files (so the open-time size check
+and ``podsearch check`` cover it) and written, synced, just before the record.
+Its layout::
+
+    b"PSVEC1\\n" | header length (uint32 LE) | JSON header | paragraph numbers (int32) | pad | float16 matrix
+
+The header names the model's fingerprint, the dimensions and, for each
+episode, its id, the manifest hash it was embedded from, the key of the texts
+(:func:`podsearch.embedding.passages.episode_key`) and its number of rows. Row
+``-1`` of an episode is the episode itself (title and description); the others
+are paragraph numbers. Nothing depends on document numbers.
+
+Only new and changed episodes are embedded: an episode whose file was not read
+again keeps its rows from the previous generation's file; one that was read
+again (a rebuild, a compaction) is looked up by the key of its texts there, then
+in the per-episode cache, and only then embedded. Each embedded episode is
+saved to the cache (``vectors-cache/<key>-<crc>.npy``) at once, so an
+interrupted first embedding resumes where it stopped; entries held by a
+committed generation are removed by :func:`tidy_cache` after the update.
+
+numpy is imported only when a generation has or gets vectors: without the
+``semantic`` extra nothing here runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from podsearch.errors import IndexDamagedError
+from podsearch.index.commits import CommitRecord, file_checksum
+from podsearch.index.storage import INDEX_NAME
+from podsearch.index.syncing import write_durably
+from podsearch.model import Episode
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+MAGIC = b"PSVEC1\n"
+#: The per-episode cache of an interrupted or running embedding, inside the index folder.
+CACHE_FOLDER = "vectors-cache"
+_ALIGN = 64
+
+
+class PassageEncoder(Protocol):
+    """What the index needs of a model (made by :mod:`podsearch.api` from :mod:`podsearch.embedding`)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """The model's fingerprint: vectors of another model are recomputed."""
+
+    @property
+    def dimensions(self) -> int:
+        """The length of a vector."""
+
+    def passages(self, episode: Episode) -> tuple[list[int], list[str]]:
+        """The rows of an episode (-1 for the episode, then paragraph numbers) and the text of each."""
+
+    def key(self, texts: Sequence[str]) -> str:
+        """What a set of vectors was made from: the fingerprint and the texts."""
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Unit vectors, one per text."""
+
+
+@dataclass(frozen=True)
+class VectorRequest:
+    """What an update is asked to do with vectors (see :func:`requested`)."""
+
+    #: True: compute them; False: drop them; None: keep whatever the index has.
+    wanted: bool | None
+    #: Loads the model (only called when vectors are wanted or kept).
+    load: Callable[[], PassageEncoder]
+    #: Called with (texts embedded, texts to embed) while embedding.
+    progress: Callable[[int, int], None] | None = None
+
+
+_REQUEST: ContextVar[VectorRequest | None] = ContextVar("podsearch_vector_request", default=None)
+_ENCODERS: ContextVar[list[PassageEncoder] | None] = ContextVar("podsearch_vector_encoder", default=None)
+
+
+@contextmanager
+def requested(request: VectorRequest) -> Iterator[None]:
+    """Run an update (in this thread) with this request about vectors."""
+    token = _REQUEST.set(request)
+    loaded = _ENCODERS.set([])
+    try:
+        yield
+    finally:
+        _ENCODERS.reset(loaded)
+        _REQUEST.reset(token)
+
+
+def file_name(generation: int) -> str:
+    """The vector file of a generation: ``podsearch_s5_vectors-7.vec``.
+
+    Not a name Whoosh takes for one of its segments (it would delete it at the commit);
+    :meth:`~podsearch.index.storage.IndexDir.remove_leftovers` knows it.
+    """
+    return f"{INDEX_NAME}_vectors-{generation}.vec"
+
+
+def recorded(record: CommitRecord) -> tuple[str, str] | None:
+    """``(file name, model fingerprint)`` of a generation's vectors, ``None`` without vectors."""
+    found = getattr(record, "vectors", None) or {}
+    if not found:
+        return None
+    return str(found["file"]), str(found["model"])
+
+
+def _encoder() -> PassageEncoder | None:
+    request, loaded = _REQUEST.get(), _ENCODERS.get()
+    if request is None:
+        return None
+    if loaded is None:
+        return request.load()
+    if not loaded:
+        loaded.append(request.load())
+    return loaded[0]
+
+
+def wanted_change(state: CommitRecord) -> bool:
+    """Whether the request changes the vectors of an index whose episodes are otherwise unchanged."""
+    request = _REQUEST.get()
+    if request is None or request.wanted is None:
+        return False
+    current = recorded(state)
+    if not request.wanted:
+        return current is not None
+    encoder = _encoder()
+    return current is None or encoder is None or current[1] != encoder.fingerprint
+
+
+def files_of(record: CommitRecord) -> list[str]:
+    """The vector files a record names (to list them with its other files)."""
+    found = recorded(record)
+    return [found[0]] if found else []
+
+
+# --- writing (inside the commit) ------------------------------------------------------------
+
+
+def commit(
+    folder: Path,
+    storage: Any,
+    segments: Sequence[Any],
+    record: CommitRecord,
+    state: CommitRecord,
+    read_again: set[str],
+    generation: int,
+) -> CommitRecord:
+    """Write the vectors of the generation about to be committed; ``record`` with them named.
+
+    ``segments``: the generation's segments (in ``storage``); ``read_again``: the
+    episodes this update read (their documents are new). Without vectors wanted
+    (or kept), returns ``record`` unchanged and writes nothing.
+    """
+    request = _REQUEST.get()
+    previous = recorded(state)
+    keep = request.wanted if request is not None and request.wanted is not None else previous is not None
+    if not keep or request is None:
+        return record
+    with segment_episodes(storage, segments) as episode_of:
+        return _commit(folder, record, state, read_again, generation, episode_of, request)
+
+
+def _commit(
+    folder: Path,
+    record: CommitRecord,
+    state: CommitRecord,
+    read_again: set[str],
+    generation: int,
+    episode_of: Callable[[str], Episode | None],
+    request: VectorRequest,
+) -> CommitRecord:
+    previous = recorded(state)
+    encoder = _encoder()
+    assert encoder is not None
+    old = _previous_table(folder, state, previous, encoder.fingerprint)
+    cache = _Cache(folder / CACHE_FOLDER)
+    episodes: list[tuple[str, str, str, list[int], Any]] = []
+    pending: list[tuple[int, list[str]]] = []
+    for eid, (_, sha) in sorted(record.manifest.items()):
+        entry = old.by_id.get(eid) if old is not None else None
+        if entry is not None and eid not in read_again and entry[1] == sha:
+            episodes.append((eid, sha, entry[2], *old.rows(entry)))  # type: ignore[union-attr]
+            continue
+        episode = episode_of(eid)
+        if episode is None:  # no paragraph documents (a file without a transcript)
+            continue
+        numbers, texts = encoder.passages(episode)
+        key = encoder.key(texts)
+        reused = old.by_key.get(key) if old is not None else None
+        matrix = old.rows(reused)[1] if old is not None and reused is not None else cache.get(key, len(texts))
+        episodes.append((eid, sha, key, numbers, matrix))
+        if matrix is None:
+            pending.append((len(episodes) - 1, texts))
+    _embed(encoder, cache, episodes, pending, request.progress)
+    name = file_name(generation)
+    write_durably(folder / name, _encode(encoder.fingerprint, encoder.dimensions, episodes))
+    return replace(record, vectors={"file": name, "model": encoder.fingerprint})
+
+
+def _embed(
+    encoder: PassageEncoder,
+    cache: _Cache,
+    episodes: list[tuple[str, str, str, list[int], Any]],
+    pending: list[tuple[int, list[str]]],
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Embed the episodes without vectors, one at a time, each saved to the cache when done."""
+    import numpy as np
+
+    total = sum(len(texts) for _, texts in pending)
+    done = 0
+    if progress is not None and total:
+        progress(0, total)
+    for position, texts in pending:
+        eid, sha, key, numbers, _ = episodes[position]
+        matrix = np.asarray(encoder.encode(texts), dtype=np.float16)
+        cache.put(key, matrix)
+        episodes[position] = (eid, sha, key, numbers, matrix)
+        done += len(texts)
+        if progress is not None:
+            progress(done, total)
+
+
+def _encode(fingerprint: str, dimensions: int, episodes: list[tuple[str, str, str, list[int], Any]]) -> bytes:
+    import numpy as np
+
+    header = json.dumps(
+        {
+            "model": fingerprint,
+            "dimensions": dimensions,
+            "episodes": [[eid, sha, key, len(numbers)] for eid, sha, key, numbers, _ in episodes],
+        },
+        ensure_ascii=True,
+        separators=(",", ":"),
+    ).encode("ascii")
+    numbers = np.array([n for *_, rows, _ in episodes for n in rows], dtype="<i4").tobytes()
+    head = MAGIC + struct.pack("<I", len(header)) + header + numbers
+    pad = b"\0" * (-len(head) % _ALIGN)
+    matrices = [np.asarray(m, dtype="<f2").reshape(-1, dimensions) for *_, m in episodes]
+    body = np.concatenate(matrices).tobytes() if matrices else b""
+    return head + pad + body
+
+
+def _previous_table(
+    folder: Path, state: CommitRecord, previous: tuple[str, str] | None, fingerprint: str
+) -> VectorTable | None:
+    """The previous generation's vectors when they are of this model and intact (else ``None``)."""
+    if previous is None or previous[1] != fingerprint:
+        return None
+    name = previous[0]
+    expected = state.files.get(name)
+    path = folder / name
+    try:
+        if expected is None or os.stat(path).st_size != expected[0] or file_checksum(path) != expected[1]:
+            return None
+        return VectorTable.open(path)
+    except (OSError, IndexDamagedError):
+        return None
+
+
+class _Cache:
+    """Vectors of single episodes, each in ``<key>-<crc32>.npy``: saved as soon as embedded."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._names: dict[str, str] = {}
+        if folder.is_dir():
+            for name in os.listdir(folder):
+                key, dash, rest = name.partition("-")
+                if dash and rest.endswith(".npy"):
+                    self._names[key] = name
+
+    def get(self, key: str, rows: int) -> Any:
+        """The cached matrix of ``key`` with ``rows`` rows; ``None`` when absent or damaged."""
+        import numpy as np
+
+        name = self._names.get(key)
+        if name is None:
+            return None
+        path = self.folder / name
+        try:
+            data = path.read_bytes()
+            if f"{zlib.crc32(data):08x}.npy" != name.partition("-")[2]:
+                return None
+            from io import BytesIO
+
+            matrix = np.load(BytesIO(data), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        return matrix if matrix.ndim == 2 and matrix.shape[0] == rows and matrix.dtype == np.float16 else None
+
+    def put(self, key: str, matrix: Any) -> None:
+        """Save an episode's matrix durably (a crash leaves it whole or absent)."""
+        from io import BytesIO
+
+        import numpy as np
+
+        buffer = BytesIO()
+        np.save(buffer, matrix, allow_pickle=False)
+        data = buffer.getvalue()
+        self.folder.mkdir(exist_ok=True)
+        name = f"{key}-{zlib.crc32(data):08x}.npy"
+        write_durably(self.folder / name, data)
+        self._names[key] = name
+
+
+def tidy_cache(folder: Path) -> None:
+    """Remove the cached episodes the latest generation holds (all of them when it has no vectors
+    and none were asked for: an abandoned embedding). Call after an update."""
+    cache = folder / CACHE_FOLDER
+    if not cache.is_dir():
+        return
+    from podsearch.index.storage import IndexDir
+
+    store = IndexDir(folder)
+    try:
+        generation = store.generation()
+        found = recorded(store.record(generation)) if generation is not None else None
+    except (OSError, IndexDamagedError):
+        return
+    held: set[str] = set()
+    if found is not None:
+        try:
+            held = set(VectorTable.open(folder / found[0]).keys)
+        except (OSError, IndexDamagedError):
+            return
+    request = _REQUEST.get()
+    abandoned = found is None and not (request is not None and request.wanted)
+    for name in os.listdir(cache):
+        if abandoned or name.partition("-")[0] in held or name.endswith(".tmp"):
+            try:
+                (cache / name).unlink()
+            except FileNotFoundError:
+                pass
+    try:
+        cache.rmdir()  # only when empty
+    except OSError:
+        pass
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class VectorTable:
+    """One generation's vectors, memory-mapped: rows keyed by (episode id, paragraph number)."""
+
+    def __init__(self, path: Path, header: dict[str, Any], numbers: Any, matrix: Any) -> None:
+        self.path = path
+        #: The model that made the vectors.
+        self.model: str = header["model"]
+        self.dimensions: int = int(header["dimensions"])
+        self.numbers = numbers
+        #: float16 rows, memory-mapped.
+        self.matrix = matrix
+        entries = [(str(e), str(s), str(k), int(n)) for e, s, k, n in header["episodes"]]
+        self.episode_ids: list[str] = []
+        self.starts: list[int] = []
+        self.by_id: dict[str, tuple[int, str, str, int]] = {}
+        self.by_key: dict[str, tuple[int, str, str, int]] = {}
+        row = 0
+        for eid, sha, key, count in entries:
+            entry = (row, sha, key, count)
+            self.by_id[eid] = entry
+            self.by_key.setdefault(key, entry)
+            self.episode_ids.append(eid)
+            self.starts.append(row)
+            row += count
+        self.keys = [key for _, _, key, _ in entries]
+        if row != len(numbers) or matrix.shape != (row, self.dimensions):
+            raise _damaged(path, "rows do not match the header")
+        self._dense: Any = None
+        #: What the query layer derives from the table and keeps as long as it (row → document maps).
+        self.derived: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, path: Path) -> VectorTable:
+        """Map a vector file; :class:`IndexDamagedError` when its layout is wrong."""
+        import numpy as np
+
+        with open(path, "rb") as file:
+            head = file.read(len(MAGIC) + 4)
+            if len(head) != len(MAGIC) + 4 or not head.startswith(MAGIC):
+                raise _damaged(path, "not a vector file")
+            (length,) = struct.unpack("<I", head[len(MAGIC) :])
+            try:
+                header = json.loads(file.read(length))
+                rows = sum(int(entry[3]) for entry in header["episodes"])
+                dimensions = int(header["dimensions"])
+            except (ValueError, KeyError, TypeError, IndexError) as error:
+                raise _damaged(path, f"unreadable header: {error}") from None
+        offset = len(MAGIC) + 4 + length
+        size = os.stat(path).st_size
+        start = offset + 4 * rows
+        start += -start % _ALIGN
+        if size != start + 2 * rows * dimensions:
+            raise _damaged(path, f"{size} bytes, not the {start + 2 * rows * dimensions} its header says")
+        numbers = np.fromfile(path, dtype="<i4", count=rows, offset=offset) if rows else np.zeros(0, "<i4")
+        matrix = (
+            np.memmap(path, dtype="<f2", mode="r", offset=start, shape=(rows, dimensions))
+            if rows
+            else np.zeros((0, dimensions), "<f2")
+        )
+        return cls(path, header, numbers, matrix)
+
+    def rows(self, entry: tuple[int, str, str, int]) -> tuple[list[int], Any]:
+        """An episode's paragraph numbers and float16 matrix."""
+        start, _, _, count = entry
+        return [int(n) for n in self.numbers[start : start + count]], self.matrix[start : start + count]
+
+    def dense(self) -> NDArray[np.float32]:
+        """The matrix as float32 in memory (made once): numpy multiplies float16 without BLAS, 20× slower."""
+        if self._dense is None:
+            import numpy as np
+
+            self._dense = np.ascontiguousarray(self.matrix, dtype=np.float32)
+        return self._dense
+
+    def episode_rows(self) -> Iterator[tuple[str, int, int]]:
+        """``(episode id, first row, rows)`` of every episode."""
+        for eid, start in zip(self.episode_ids, self.starts, strict=True):
+            yield eid, start, self.by_id[eid][3]
+
+
+def _damaged(path: Path, why: str) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"the index at {path.parent} is damaged ({path.name}: {why}); repair it with: podsearch index --rebuild"
+    )
+
+
+@contextmanager
+def segment_episodes(storage: Any, segments: Sequence[Any]) -> Iterator[Callable[[str], Episode | None]]:
+    """``eid → Episode`` rebuilt from the live documents of ``segments`` (a generation not yet committed)."""
+    from whoosh.reading import SegmentReader, TermNotFound
+
+    from podsearch.index.documents import episode_from_stored
+    from podsearch.index.schema import make_schema
+
+    schema = make_schema()
+    readers: list[Any] = []
+
+    def episode_of(eid: str) -> Episode | None:
+        meta: str | None = None
+        paragraphs: list[dict[str, Any]] = []
+        if not readers:  # opened on first use: an update that reuses every vector reads no document
+            readers.extend(SegmentReader(storage, schema, segment) for segment in segments)
+        for reader in readers:
+            try:
+                docs = list(reader.postings("eid", eid).all_ids())
+            except TermNotFound:
+                continue
+            for doc in docs:
+                if reader.is_deleted(doc):
+                    continue
+                stored = reader.stored_fields(doc)
+                if "meta" in stored:  # the episode's document (kinds are indexed, not stored)
+                    meta = stored["meta"]
+                elif "hit" in stored:
+                    paragraphs.append(stored)
+        if meta is None or not paragraphs:
+            return None
+        return episode_from_stored(meta, paragraphs)
+
+    try:
+        yield episode_of
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def open_table(folder: Path, record: CommitRecord) -> VectorTable | None:
+    """The vectors of a generation, ``None`` when it has none."""
+    found = recorded(record)
+    if found is None:
+        return None
+    try:
+        import numpy  # noqa: F401 - without the semantic extra the index is searched by words
+    except ImportError:
+        return None
+    return VectorTable.open(folder / found[0])

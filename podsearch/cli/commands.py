@@ -57,6 +57,7 @@ def run_search(options: spec.Search) -> int:
             group_by="episode" if options.by_episode else None,
             sort=options.sort,
             context=options.context,
+            mode=None if options.mode == "auto" else options.mode,
         )
     _print_results(results, options)
     return EXIT_OK
@@ -114,6 +115,9 @@ def run_index(options: spec.Reindex) -> int:
     from podsearch.output.indexing import progress_display, show_report
 
     out, err = sys.stdout, sys.stderr
+    if options.semantic and options.no_semantic:
+        raise UsageError("use either --semantic or --no-semantic, not both")
+    semantic = True if options.semantic else False if options.no_semantic else None
     with progress_display(out, options.quiet) as progress:
         report = Index(options.index).update(
             list(options.folders) or None,
@@ -121,9 +125,25 @@ def run_index(options: spec.Reindex) -> int:
             wait=options.wait,
             progress=progress,
             allow_removals=options.allow_removals,
+            semantic=semantic,
+            embedding_progress=None if options.quiet else _embedding_progress(err),
         )
     show_report(report, out, err, quiet=options.quiet)
     return EXIT_FILES_FAILED if report.failed else EXIT_OK
+
+
+def _embedding_progress(err: Any) -> Callable[[int, int], None]:
+    """A line on stderr at the start of the embedding and at each further tenth of it."""
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            err.write(f"embedding paragraphs: {done:,} of {total:,} (an interrupted run resumes here)\n")
+            err.flush()
+
+    return show
 
 
 def run_check(options: spec.Check) -> int:

@@ -32,6 +32,8 @@ MAX_LIMIT = 1000
 MAX_CONTEXT = 20
 #: ``--sort`` values (the library checks them again: podsearch.query.pipeline.SORTS).
 SORTS = ("relevance", "date")
+#: ``--mode`` values (the library checks them again: podsearch.query.hybrid.MODES); ``auto`` is the library's default.
+MODES = ("auto", "words", "meaning", "hybrid")
 
 
 class Param:
@@ -222,6 +224,15 @@ class Search(Options):
         help="Only episodes added on or before this date (YYYY-MM-DD).",
     )
     by_episode: bool = flag("--by-episode", help="Group moments by episode: episodes ranked, with their best moments.")
+    mode: str = option(
+        "--mode",
+        default="auto",
+        kind="choice",
+        choices=MODES,
+        show_default=False,
+        help="Match by words, by meaning, or both fused [default: auto: hybrid when the index has vectors "
+        "(podsearch index --semantic), else words].",
+    )
     sort: str = option(
         "--sort",
         default="relevance",
@@ -260,6 +271,12 @@ class Reindex(Options):
     )
     index: Path | None = index_option()
     rebuild: bool = flag("--rebuild", help="Rebuild from scratch; searches keep working meanwhile.")
+    semantic: bool = flag(
+        "--semantic",
+        help="Also compute paragraph vectors for search by meaning (needs podsearch[semantic] and a model); "
+        "remembered: later runs embed only new and changed episodes.",
+    )
+    no_semantic: bool = flag("--no-semantic", help="Drop the paragraph vectors: search by words only.")
     wait: bool = flag("--wait", help="Wait for another running 'podsearch index' instead of exiting with 75.")
     quiet: bool = flag("--quiet", "-q", help="Print nothing on success; failures only, on stderr.")
     allow_removals: bool = flag(

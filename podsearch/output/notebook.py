@@ -65,6 +65,8 @@ def _row(hit: Hit) -> str:
     episode = hit.episode
     where = hit.section or hit.chapter or ""
     snippet = marked_html(hit.snippet.text, hit.snippet.spans) if hit.snippet else marked_html(hit.text, hit.spans)
+    if hit.matched == "meaning":  # found by its meaning: no word of the query to highlight
+        snippet += "<br><small><i>matched by meaning</i></small>"
     cells = [
         f'<td style="{_NOWRAP}">{moment_link(hit)}</td>',
         f'<td style="{_NOWRAP}">{text_html(hit.who or "")}</td>',

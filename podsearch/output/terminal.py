@@ -145,6 +145,8 @@ def hit_lines(hit: Hit, rank: int | None = None) -> list[Text]:
     else:
         body.append_text(highlighted(hit.snippet.text, hit.snippet.spans))
     lines.append(body)
+    if hit.matched == "meaning":  # found by its meaning: no word of the query to highlight
+        lines.append(Text("    (matched by meaning, not by words)", style="dim"))
     lines.extend(_context_line(p, hit.episode.url(p.start)) for p in hit.after)
     url = Text("    ")
     url.append_text(link(hit.url))

@@ -69,6 +69,8 @@ class SearchParams:
     by_episode: bool = False
     limit: int = PAGE
     context: int = 0
+    #: words, meaning or hybrid; None: the library's default (hybrid when the index has vectors)
+    mode: str | None = None
 
     @classmethod
     def parse(cls, values: Mapping[str, str], *, default_limit: int = PAGE) -> SearchParams:
@@ -80,6 +82,9 @@ class SearchParams:
         if by not in ("", "episode", "moment"):
             raise QueryError(f"by must be episode or moment, not {by[:40]!r}")
         limit = _number(values, "limit", 1, MAX_LIMIT)
+        mode = values.get("mode", "").strip() or None
+        if mode not in (None, "words", "meaning", "hybrid"):
+            raise QueryError(f"mode must be words, meaning or hybrid, not {mode[:40]!r}")
         return cls(
             q=_text(values, "q") or "",
             speaker=_text(values, "speaker"),
@@ -92,6 +97,7 @@ class SearchParams:
             by_episode=by == "episode",
             limit=default_limit if limit is None else limit,
             context=_number(values, "context", 0, MAX_CONTEXT) or 0,
+            mode=mode,
         )
 
     def search_options(self) -> dict[str, Any]:
@@ -107,6 +113,7 @@ class SearchParams:
             "group_by": "episode" if self.by_episode else None,
             "sort": self.sort,
             "context": self.context,
+            "mode": self.mode,
         }
 
     @property
@@ -134,6 +141,8 @@ class SearchParams:
             pairs.append(("by", "episode"))
         if state.limit != PAGE:
             pairs.append(("limit", str(state.limit)))
+        if state.mode is not None:
+            pairs.append(("mode", state.mode))
         return urlencode(pairs)
 
     def url(self, **changes: Any) -> str:

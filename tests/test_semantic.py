@@ -154,11 +154,29 @@ def test_an_interrupted_embedding_resumes_without_losing_finished_episodes(
     assert index.search("data contract").hits
     first = list(counting.texts)
     counting.texts.clear()
+    index.update(folder)  # a plain (nightly) run in between keeps the finished episode
+    assert len(list((index.path / "vectors-cache").iterdir())) == 1
 
     index.update(folder, semantic=True)
     assert len(first) == 3 and len(counting.texts) == 3  # only the episode left
     assert not set(first) & set(counting.texts)
     assert record_of(index).vectors and index.verify().ok
+    assert not (index.path / "vectors-cache").exists()
+
+
+def test_dropping_vectors_drops_an_unfinished_embedding(counting: Counting, folder: Path, tmp_path: Path) -> None:
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder)
+
+    def interrupt(done: int, total: int) -> None:
+        if done > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        index.update(folder, semantic=True, embedding_progress=interrupt)
+    assert (index.path / "vectors-cache").is_dir()
+    index.update(folder, semantic=False)
+    assert not (index.path / "vectors-cache").exists() and vector_files(index) == []
 
 
 def test_modes_and_how_each_hit_matched(counting: Counting, folder: Path, tmp_path: Path) -> None:

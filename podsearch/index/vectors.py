@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from podsearch.errors import IndexDamagedError
+from podsearch.errors import IndexDamagedError, MissingExtraError
 from podsearch.index.commits import CommitRecord, file_checksum
 from podsearch.index.storage import INDEX_NAME
 from podsearch.index.syncing import write_durably
@@ -124,10 +124,16 @@ def _encoder() -> PassageEncoder | None:
     request, loaded = _REQUEST.get(), _ENCODERS.get()
     if request is None:
         return None
-    if loaded is None:
-        return request.load()
-    if not loaded:
-        loaded.append(request.load())
+    if loaded is None or not loaded:
+        try:
+            encoder = request.load()
+        except MissingExtraError as error:
+            raise type(error)(
+                f"{error} (this index keeps paragraph vectors; to drop them: podsearch index --no-semantic)"
+            ) from error
+        if loaded is None:
+            return encoder
+        loaded.append(encoder)
     return loaded[0]
 
 
@@ -321,8 +327,8 @@ class _Cache:
 
 
 def tidy_cache(folder: Path) -> None:
-    """Remove the cached episodes the latest generation holds (all of them when it has no vectors
-    and none were asked for: an abandoned embedding). Call after an update."""
+    """Remove the cached episodes the latest generation holds (all of them when vectors were
+    dropped: an abandoned embedding). Call after an update."""
     cache = folder / CACHE_FOLDER
     if not cache.is_dir():
         return
@@ -341,7 +347,8 @@ def tidy_cache(folder: Path) -> None:
         except (OSError, IndexDamagedError):
             return
     request = _REQUEST.get()
-    abandoned = found is None and not (request is not None and request.wanted)
+    # only when asked (--no-semantic): a plain nightly run must not lose an interrupted embedding
+    abandoned = found is None and request is not None and request.wanted is False
     for name in os.listdir(cache):
         if abandoned or name.partition("-")[0] in held or name.endswith(".tmp"):
             try:

@@ -273,7 +273,7 @@ def test_sigterm_during_index_cleans_up_and_exits_143(tmp_path: Path) -> None:
     )
     assert again.returncode == 0 and again.stdout == searched
     with podsearch.Index(index) as ix:
-        assert [info.id for info in ix.episodes()] == ["first"]
+        assert [info.id for info in ix.episodes()] == ["s05e05"]
 
 
 def test_sigterm_is_raised_as_an_exception_in_the_main_thread() -> None:

@@ -85,6 +85,9 @@ class EpisodeInfo:
     #: A validated 11-character YouTube id, or ``None``.
     youtube_id: str | None = None
     date_added: date | None = None
+    #: True when the file gives no date and ``date_added`` was estimated from the neighbouring
+    #: episodes (see :mod:`podsearch.index.dating`).
+    date_estimated: bool = False
     #: Length in seconds, when the file says.
     duration: int | None = None
     topics: tuple[str, ...] = ()
@@ -164,11 +167,11 @@ class Hit:
     #: Paragraphs just before and after (see ``context=``).
     before: tuple[Paragraph, ...] = ()
     after: tuple[Paragraph, ...] = ()
+    #: How the hit matched the query: ``"words"``, ``"meaning"`` (no word highlighted) or ``"both"``.
+    matched: str = "words"
 
     @property
     def youtube_id(self) -> str | None:
-    #: How the hit matched the query: ``"words"``, ``"meaning"`` (no word highlighted) or ``"both"``.
-    matched: str = "words"
         """The episode's validated YouTube id."""
         return self.episode.youtube_id
 
@@ -204,6 +207,14 @@ class Hit:
 
         return hits_html([self])
 
+    def __repr__(self) -> str:
+        """``Hit(S05E05 40:33 Alexey: 'Full-stack data scientists are…')``: one short line."""
+        text = " ".join(self.text.split())
+        if len(text) > REPR_TEXT:
+            text = text[: REPR_TEXT - 1] + "…"
+        time = self.time + ("~" if self.estimated else "")
+        return f"Hit({self.episode.code} {time} {self.who or '?'}: {text!r})"
+
 
 @dataclass(frozen=True)
 class EpisodeGroup:
@@ -214,6 +225,11 @@ class EpisodeGroup:
     #: How many moments of the episode matched (may exceed ``len(hits)``).
     count: int
     score: float
+
+
+#: Characters of a hit's text in its ``repr``, and hits listed in a ``Results`` ``repr``.
+REPR_TEXT = 60
+REPR_HITS = 10
 
 
 def plural(count: int, word: str) -> str:
@@ -235,6 +251,9 @@ class Results(Sequence[Hit]):
     elapsed: float = 0.0
     #: With ``group_by="episode"``: the episodes in rank order.
     groups: tuple[EpisodeGroup, ...] = ()
+    #: Episodes among the hits whose date a date filter or ``sort="date"`` used was estimated
+    #: (their files give none).
+    estimated_dates: tuple[str, ...] = ()
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -258,7 +277,18 @@ class Results(Sequence[Hit]):
             text += f", showing {plural(len(self.groups), 'episode')}"
         elif self.total > len(self):
             text += f", showing {len(self)}"
-        return f"{text} ({self.elapsed * 1000:.0f} ms)"
+        text += f" ({self.elapsed * 1000:.0f} ms)"
+        if self.estimated_dates:
+            text += f"; dates estimated (~) for {plural(len(self.estimated_dates), 'episode')}"
+        return text
+
+    def __repr__(self) -> str:
+        """``Results('mlops', 33 matched, showing 10)`` and one short line per hit."""
+        lines = [f"Results({self.query!r}, {self.total:,} matched, showing {len(self)})"]
+        lines.extend(f"  {position}. {hit!r}" for position, hit in enumerate(self.hits[:REPR_HITS], 1))
+        if len(self) > REPR_HITS:
+            lines.append(f"  … {len(self) - REPR_HITS} more")
+        return "\n".join(lines)
 
     def to_records(self) -> list[dict[str, Any]]:
         """Each hit as a plain dict, with the same fields as ``podsearch --json``."""

@@ -29,6 +29,7 @@ def episode_record(info: EpisodeInfo) -> dict[str, Any]:
         "guest_names": list(info.guest_names),
         "youtube_id": info.youtube_id,
         "date_added": info.date_added.isoformat() if info.date_added else None,
+        "date_estimated": info.date_estimated,
         "duration": info.duration,
         "topics": list(info.topics),
         "description": info.description,
@@ -53,6 +54,7 @@ def episode_from_record(record: dict[str, Any]) -> EpisodeInfo:
         guest_names=tuple(record.get("guest_names", ())),
         youtube_id=record.get("youtube_id"),
         date_added=date.fromisoformat(added) if added else None,
+        date_estimated=bool(record.get("date_estimated", False)),
         duration=record.get("duration"),
         topics=tuple(record.get("topics", ())),
         description=record.get("description", ""),
@@ -97,6 +99,7 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "guests": list(episode.guest_names or episode.guests),
         "guest_ids": list(episode.guests),
         "date_added": episode.date_added.isoformat() if episode.date_added else None,
+        "date_estimated": episode.date_estimated,
         "youtube_id": hit.youtube_id,
         "url": hit.url,
         "start": hit.start,
@@ -115,14 +118,14 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "paragraph": hit.paragraph,
         "before": [paragraph_record(p) for p in hit.before],
         "after": [paragraph_record(p) for p in hit.after],
+        "matched": hit.matched,
     }
 
 
-        "matched": hit.matched,
 #: The keys of :func:`hit_record`, in order: the columns of ``to_pandas()``.
 HIT_FIELDS = (
     "episode_id", "episode_code", "episode_title", "season", "episode", "guests", "guest_ids",
-    "date_added", "youtube_id", "url", "start", "time", "estimated", "speaker", "speaker_name",
+    "date_added", "date_estimated", "youtube_id", "url", "start", "time", "estimated", "speaker", "speaker_name",
     "who", "section", "chapter", "score", "text", "spans", "snippet", "snippet_spans",
     "paragraph", "before", "after", "matched",
 )  # fmt: skip

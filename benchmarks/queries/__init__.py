@@ -28,6 +28,13 @@ fixed seed, at run time (nothing is committed but this code):
 ``title``
     An episode's title as the query; relevant = any paragraph of that episode
     (binary). Titles that occur more than once are skipped.
+``guest``
+    A guest's full name (as the corpus ``people`` folder gives it, two words
+    or more) as the query; relevant = any paragraph of the guest's episodes.
+``typo2``
+    A ``known`` query (sampled separately) with one word of eight or more
+    letters mistyped by two edits (two of the edits of ``typo``, never at the
+    first letter), no corpus word and not one edit from the word.
 
 "Content words" are words of three or more characters that are not in
 :data:`STOP_WORDS` (English function words plus the fillers of speech).
@@ -46,7 +53,7 @@ from typing import Any
 
 import podsearch
 
-SETS = ("known", "partial", "typo", "topic", "title")
+SETS = ("known", "partial", "typo", "topic", "title", "guest", "typo2")
 #: The sets searched in the corpus indexed without its section headers.
 HEADERLESS_SETS = frozenset({"topic"})
 
@@ -280,28 +287,53 @@ def misspell(word: str, rng: random.Random, vocabulary: set[str]) -> str | None:
     return None
 
 
-def typo_items(corpus: Corpus, count: int, seed: int) -> list[Query]:
-    """``count`` verbatim-quote queries with one content word mistyped."""
-    rng = random.Random(f"{seed}/typo")
+def misspell_twice(word: str, rng: random.Random, vocabulary: set[str]) -> str | None:
+    """Two edits of ``word`` (as :func:`misspell`) giving no corpus word that is not one edit away."""
+    for _ in range(8):
+        once = misspell(word, rng, vocabulary)
+        twice = misspell(once, rng, vocabulary) if once else None
+        if twice and _edits(word.lower(), twice) == 2:
+            return twice
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count one)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def typo_items(corpus: Corpus, count: int, seed: int, two: bool = False) -> list[Query]:
+    """``count`` verbatim-quote queries with one content word mistyped (by two edits, with ``two``)."""
+    name = "typo2" if two else "typo"
+    rng = random.Random(f"{seed}/{name}")
     vocabulary = corpus.vocabulary
+    shortest = 8 if two else 5
     found: list[Query] = []
     for index in _shuffled(range(len(corpus.passages)), rng):
         passage = corpus.passages[index]
         words = _quote(corpus, index, rng)
         if words is None:
             continue
-        targets = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= 5 and is_content(fold(w))]
+        targets = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= shortest and is_content(fold(w))]
         if not targets:
             continue
         target = rng.choice(targets)
-        typo = misspell(words[target], rng, vocabulary)
+        typo = (misspell_twice if two else misspell)(words[target], rng, vocabulary)
         if typo is None:
             continue
         original = words[target]
         words[target] = typo
         found.append(
             Query(
-                "typo",
+                name,
                 " ".join(words),
                 _answer(passage),
                 f"{passage.eid}#{passage.number}",
@@ -367,6 +399,21 @@ def title_items(episodes: Sequence[podsearch.Episode], count: int, seed: int) ->
     return found[:count]
 
 
+def guest_items(episodes: Sequence[podsearch.Episode], count: int, seed: int) -> list[Query]:
+    """``count`` guest-name queries; relevant = any paragraph of the guest's episodes."""
+    members: dict[str, set[tuple[str, int]]] = {}
+    for episode in episodes:
+        for guest_id, name in zip(episode.guests, episode.guest_names, strict=False):
+            if name != guest_id and len(WORD.findall(name)) >= 2:
+                paragraphs = {(episode.id, p.number) for turn in episode.turns for p in turn.paragraphs}
+                members.setdefault(name, set()).update(paragraphs)
+    rng = random.Random(f"{seed}/guest")
+    return [
+        Query("guest", name, frozenset(members[name]), name, {"paragraphs": len(members[name])})
+        for name in _shuffled(sorted(members), rng)[:count]
+    ]
+
+
 def build_sets(
     episodes: Sequence[podsearch.Episode],
     names: Sequence[str],
@@ -378,7 +425,7 @@ def build_sets(
 
     ``corpus`` saves building the word index again when the caller has one.
     """
-    if corpus is None and {"known", "partial", "typo"} & set(names):
+    if corpus is None and {"known", "partial", "typo", "typo2"} & set(names):
         corpus = Corpus(episodes)
     makers = {
         "known": lambda: known_items(corpus, count, seed),  # type: ignore[arg-type]
@@ -386,6 +433,8 @@ def build_sets(
         "typo": lambda: typo_items(corpus, count, seed),  # type: ignore[arg-type]
         "topic": lambda: topic_items(episodes, count, seed),
         "title": lambda: title_items(episodes, count, seed),
+        "guest": lambda: guest_items(episodes, count, seed),
+        "typo2": lambda: typo_items(corpus, count, seed, two=True),  # type: ignore[arg-type]
     }
     return {name: makers[name]() for name in names}
 

@@ -10,11 +10,14 @@ the order in which documents were written. Sorting by key is sorting by
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Sequence
+from datetime import date
 from typing import Any
 
+from podsearch.index.dating import estimate_dates
 from podsearch.model import EpisodeInfo
 from podsearch.records import episode_from_json
 
@@ -70,6 +73,8 @@ class EpisodeCatalog:
         self._infos: dict[int, EpisodeInfo] = {}
         self._counts: dict[int, int] = {}
         self._by_key: dict[int, int] | None = None
+        self._dated = False
+        self._documents: dict[int, list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -133,11 +138,44 @@ class EpisodeCatalog:
     # --- episodes -----------------------------------------------------------------------
 
     def info(self, episode: int) -> EpisodeInfo:
-        """The description of an episode, by ordinal."""
+        """The description of an episode, by ordinal; a missing date is estimated (``date_estimated``)."""
         info = self._infos.get(episode)
         if info is None:
             info = self._infos[episode] = episode_from_json(self._stored(self.heads[episode])["meta"])
+        if info.date_added is None and not self._dated:
+            self._estimate_dates()
+            info = self._infos[episode]
         return info
+
+    def _estimate_dates(self) -> None:
+        """Give every undated episode its estimated date (needs every episode's description: once)."""
+        self._dated = True
+        infos = [self.info(episode) for episode in range(len(self.ids))]
+        for episode, estimate in estimate_dates(infos).items():
+            self._infos[episode] = dataclasses.replace(infos[episode], date_added=estimate, date_estimated=True)
+
+    def dated(self, after: date | None, before: date | None) -> set[int]:
+        """The ordinals of the episodes added within the dates (both included; estimated dates count)."""
+        return {
+            episode
+            for episode, info in enumerate(self.all())
+            if info.date_added is not None
+            and (after is None or info.date_added >= after)
+            and (before is None or info.date_added <= before)
+        }
+
+    def documents_of(self, episodes: Collection[int]) -> set[int]:
+        """The live paragraph documents of some episodes (a map of every episode's documents is built once)."""
+        if self._documents is None:
+            heads, deleted = self._head_set, self._deleted
+            self._documents = {}
+            for doc, episode in enumerate(self._episode_of):
+                if episode >= 0 and doc not in heads and doc not in deleted:
+                    self._documents.setdefault(episode, []).append(doc)
+        found: set[int] = set()
+        for episode in episodes:
+            found.update(self._documents.get(episode, ()))
+        return found
 
     def paragraph_count(self, episode: int) -> int:
         """How many paragraphs an episode has, by ordinal."""

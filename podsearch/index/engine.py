@@ -20,6 +20,7 @@ A generation is not thread-safe: one thread uses it at a time
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -146,19 +147,25 @@ class Generation:
         return set(self._searcher.docs_for_query(to_whoosh(node)))
 
     def run(
-        self, node: Node, limit: int | None, restrict: Node | None, exclude: set[int]
+        self,
+        node: Node,
+        limit: int | None,
+        restrict: Node | None,
+        exclude: set[int],
+        allowed: set[int] | None = None,
     ) -> tuple[list[tuple[float, int]], int]:
         """The best ``limit`` (all with ``None``) ``(score, document)`` pairs of a query tree, and the match count.
 
-        ``restrict`` keeps only the documents it matches; ``exclude`` leaves
-        documents out. Pairs come best first; equal scores in key order
+        ``restrict`` keeps only the documents it matches, ``allowed`` only those
+        documents (either or neither, not both); ``exclude`` leaves documents out.
+        Pairs come best first; equal scores in key order
         (:meth:`EpisodeCatalog.key`), so every match is scored: Whoosh's own
         cut keeps the lower document numbers among equal scores, and counting
         the matches of a cut search costs a second pass anyway.
         """
         query = to_whoosh(node)
-        allowed = to_whoosh(restrict) if restrict is not None else None
-        found = self._searcher.search(query, limit=None, filter=allowed, mask=exclude, terms=False)
+        kept: Any = to_whoosh(restrict) if restrict is not None else allowed
+        found = self._searcher.search(query, limit=None, filter=kept, mask=exclude, terms=False)
         pairs = list(found.top_n)
         if limit is not None and len(pairs) > limit:
             threshold = heapq.nlargest(limit, (score for score, _ in pairs))[-1]
@@ -208,7 +215,16 @@ class Generation:
         if head is None:
             raise KeyError(eid)
         paragraphs = list(self._searcher.documents(kind=PARAGRAPH, eid=eid))
-        return episode_from_stored(head["meta"], paragraphs)
+        episode = episode_from_stored(head["meta"], paragraphs)
+        ordinal = self.catalog.ordinal(eid)
+        if episode.date_added is None and ordinal is not None:  # estimated, as in every listing
+            info = self.catalog.info(ordinal)
+            episode = dataclasses.replace(episode, date_added=info.date_added, date_estimated=info.date_estimated)
+        return episode
+
+    def field_terms(self, field: str) -> list[str]:
+        """Every indexed term of a field (for small fields: speakers, guests)."""
+        return list(self.expand(field, ""))
 
     def segment_count(self) -> int:
         """How many segments the generation has."""

@@ -265,7 +265,7 @@ def print_episodes(episodes: Sequence[EpisodeInfo], counts: dict[str, int], out:
     for info in episodes:
         table.add_row(
             Text(flat(info.code)),
-            Text(info.date_added.isoformat() if info.date_added else "-"),
+            Text(info.date_added.isoformat() + ("~" if info.date_estimated else "") if info.date_added else "-"),
             Text(f"{counts[info.id]:,}" if info.id in counts else "-"),
             Text(flat(info.title)),
             Text(flat(", ".join(info.guest_names or info.guests)) or "-"),

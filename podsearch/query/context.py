@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 from podsearch.index.catalog import EpisodeCatalog
 from podsearch.index.engine import Generation
-from podsearch.query.tuning import K1, B
+from podsearch.query.names import Names
+from podsearch.query.spelling import Lexicon
+from podsearch.query.tuning import K1, SURFACE_PARAGRAPHS, B
+from podsearch.text import WORD, fold, stem
 
 #: The field the words of a query search.
 TEXT = "text"
@@ -38,6 +41,8 @@ class SearchContext:
     #: The terms of each episode's title, by episode ordinal.
     title_terms: dict[int, set[str]] = field(default_factory=dict)
     _norms: tuple[list[float], bytes] | None = None
+    _names: Names | None = None
+    _lexicon: Lexicon | None = None
 
     @classmethod
     def for_generation(cls, generation: Generation) -> SearchContext:
@@ -70,3 +75,32 @@ class SearchContext:
             norms = [K1 * (1 - B + B * value / self.average_length) for value in lengths.values]
             self._norms = (norms, lengths.classes)
         return self._norms
+
+    @property
+    def names(self) -> Names:
+        """The guests and speakers, and the titles (made on first use)."""
+        if self._names is None:
+            self._names = Names(self.generation)
+        return self._names
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The text field's terms, for spelling correction two edits away (made on first use)."""
+        if self._lexicon is None:
+            self._lexicon = Lexicon(self.generation.field_terms(TEXT))
+        return self._lexicon
+
+    def surfaces(self, term: str) -> list[str]:
+        """Words the corpus writes for a term (``recommend`` → ``recommendation``), from a few paragraphs."""
+        found: list[str] = []
+        read = 0
+        for ids, _ in self.generation.postings(TEXT, term):
+            for doc in ids:
+                if doc in self.generation.deleted:
+                    continue
+                text = self.generation.paragraph(doc).text
+                found.extend(word for word in map(fold, WORD.findall(text)) if stem(word) == term)
+                read += 1
+                if read >= SURFACE_PARAGRAPHS:
+                    return found
+        return found

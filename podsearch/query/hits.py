@@ -120,6 +120,13 @@ def neighbours(
     return before, after
 
 
+def estimated_dates(hits: Sequence[Hit], dated: bool) -> tuple[str, ...]:
+    """The ids of the hits' episodes whose estimated dates a date filter or order relied on."""
+    if not dated:
+        return ()
+    return tuple(dict.fromkeys(hit.episode.id for hit in hits if hit.episode.date_estimated))
+
+
 # --- ordering and grouping ------------------------------------------------------------------
 
 

@@ -85,6 +85,7 @@ def search(
         suggestion=plan.suggestion,
         elapsed=time.perf_counter() - began,
         groups=groups,
+        estimated_dates=assemble.estimated_dates(hits, plan.episodes is not None or sort == "date"),
     )
 
 

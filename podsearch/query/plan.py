@@ -17,10 +17,12 @@ from podsearch.errors import QueryError
 from podsearch.index import querytree as qt
 from podsearch.query import parsing, ranking, spelling
 from podsearch.query.context import TEXT, SearchContext
+from podsearch.query.names import NAME_FIELDS, fold_name
 from podsearch.query.tuning import (
     BUDGET_WORDS,
     MAX_EXPANSIONS,
     POSTINGS_BUDGET,
+    TWO_EDITS_LENGTH,
     WILDCARD_BUDGET,
 )
 from podsearch.text import WORD, fold, stem
@@ -58,6 +60,12 @@ class QueryPlan:
     phrases: list[tuple[str, ...]]
     #: Each wildcard with the completions it stands for.
     wildcards: dict[str, list[str]] = field(default_factory=dict)
+    #: The episodes (ordinals) the date filters allow (``None``: no date filter).
+    episodes: frozenset[int] | None = None
+    #: The episodes of the guests the query names in full, with the guests' names.
+    guests: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    #: The episodes whose title (or short title) the query is, or nearly is.
+    titles: frozenset[int] = frozenset()
 
     @property
     def bag_of_words(self) -> bool:
@@ -75,14 +83,33 @@ class QueryPlan:
 def analyse(context: SearchContext, text: str, filters: Filters) -> QueryPlan:
     """The plan of a query; raises :class:`QueryError` for a query or filter that cannot be searched."""
     parsed = parsing.require_fields(parsing.parse(text))
-    parsed, corrections = _correct(text, parsed, context.paragraphs_with)
+    if any(qt.leaf_field(leaf) in NAME_FIELDS for leaf in qt.walk(parsed)):
+        parsed = context.names.resolve(parsed)  # speaker:/guest: without case or accents
+    bag = parsing.is_bag_of_words(parsed)
+    guests = context.names.guests_named(text) if bag and isinstance(parsed, qt.Or) else {}
+    names = {word for episode in guests for name in guests[episode] for word in WORD.findall(fold_name(name))}
+    parsed, corrections = _correct(text, parsed, context, names)
     words = _query_words(parsed, context)
     highlight = parsing.positive_terms(parsed)  # prefixes included
     restriction = _restriction(filters, context)
+    dated = context.catalog.dated(filters.after, filters.before) if filters.after or filters.before else None
     wildcards: dict[str, list[str]] = {}
     expanded = _expand_wildcards(parsed, context, wildcards)
     phrases = [leaf.words for leaf in qt.walk(parsed) if isinstance(leaf, qt.Phrase)]
-    return QueryPlan(text, expanded, words, highlight, corrections, restriction, phrases, wildcards)
+    titles = context.names.titles_matched(words.content) if bag else frozenset()
+    return QueryPlan(
+        text,
+        expanded,
+        words,
+        highlight,
+        corrections,
+        restriction,
+        phrases,
+        wildcards,
+        episodes=frozenset(dated) if dated is not None else None,
+        guests=guests,
+        titles=titles,
+    )
 
 
 def _query_words(node: qt.Node, context: SearchContext) -> ranking.QueryWords:
@@ -96,12 +123,14 @@ def _query_words(node: qt.Node, context: SearchContext) -> ranking.QueryWords:
 # --- spelling -------------------------------------------------------------------------------
 
 
-def _correct(text: str, node: qt.Node, paragraphs_with: Callable[[str], int]) -> tuple[qt.Node, dict[str, str]]:
+def _correct(text: str, node: qt.Node, context: SearchContext, names: set[str]) -> tuple[qt.Node, dict[str, str]]:
     """Replace words the index has never seen by their most likely spelling.
 
-    Returns the corrected query and, for the suggestion, each typed word that
-    was corrected with its correction.
+    Words of a guest's name the query gives in full (``names``, folded) are
+    left alone. Returns the corrected query and, for the suggestion, each
+    typed word that was corrected with its correction.
     """
+    paragraphs_with = context.paragraphs_with
     unknown = {
         leaf.text
         for leaf in qt.walk(node)
@@ -110,24 +139,37 @@ def _correct(text: str, node: qt.Node, paragraphs_with: Callable[[str], int]) ->
     typed_words = [(match.group(), stem(fold(match.group()))) for match in WORD.finditer(text)]
     replaced: dict[str, str] = {}  # stem of the typo → corrected word
     for typed, term in typed_words:
-        if term in unknown and term not in replaced:
-            found = spelling.correct(typed, paragraphs_with)
+        if term in unknown and term not in replaced and fold_name(typed) not in names:
+            found = _correction(typed, context)
             if found:
                 node = qt.replace_term(node, TEXT, term, found[1])
                 replaced[term] = found[0]
     return node, {typed: replaced[term] for typed, term in typed_words if term in replaced}
 
 
+def _correction(typed: str, context: SearchContext) -> tuple[str, str] | None:
+    """The correction of one unknown word: up to two edits away for long words, else one."""
+    if len(fold(typed)) >= TWO_EDITS_LENGTH and fold(typed).isalpha():
+        found = spelling.correct_far(typed, context.paragraphs_with, context.lexicon, context.surfaces)
+        if found:
+            return found
+    return spelling.correct(typed, context.paragraphs_with)
+
+
 # --- filters --------------------------------------------------------------------------------
 
 
 def _restriction(filters: Filters, context: SearchContext) -> qt.Node | None:
-    """The query tree matching the paragraphs that pass the filters, if any filter is set."""
+    """The query tree matching the paragraphs that pass the filters other than dates, if any is set.
+
+    Speakers and guests match without case or accents; one that matches nobody is a
+    :class:`QueryError` naming the closest names. Dates are :attr:`QueryPlan.episodes`.
+    """
     parts: list[qt.Node] = []
     if filters.speaker:
-        parts.extend(qt.Term("speaker", word) for word in filters.speaker.lower().split())
+        parts.append(context.names.clause("speaker", filters.speaker))
     if filters.guest:
-        parts.extend(qt.Term("guest", word) for word in filters.guest.lower().split())
+        parts.append(context.names.clause("guest", filters.guest))
     for name in ("season", "episode"):
         value = getattr(filters, name)
         if value is None:
@@ -135,15 +177,6 @@ def _restriction(filters: Filters, context: SearchContext) -> qt.Node | None:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
             raise QueryError(f"{name} must be a whole number from 0, not {value!r}")
         parts.append(qt.NumberRange(name, value, value))
-    if filters.after or filters.before:
-        ids = [
-            info.id
-            for info in context.catalog.all()
-            if info.date_added
-            and (filters.after is None or info.date_added >= filters.after)
-            and (filters.before is None or info.date_added <= filters.before)
-        ]
-        parts.append(qt.Or(tuple(qt.Term("eid", eid) for eid in ids)) if ids else qt.NOTHING)
     return qt.And(tuple(parts)) if parts else None
 
 

@@ -10,14 +10,22 @@ query's words it holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from podsearch.index.engine import StoredParagraph
 from podsearch.query import ranking
 from podsearch.query.candidates import FirstStage
 from podsearch.query.context import ABOUT, SearchContext
 from podsearch.query.plan import QueryPlan
-from podsearch.query.tuning import K1, PASSAGE_REACH
+from podsearch.query.tuning import (
+    EXACT_BOOST,
+    EXACT_CHECKS,
+    EXACT_WORDS,
+    GUEST_WORDS_BOOST,
+    K1,
+    NAMED_CANDIDATES,
+    PASSAGE_REACH,
+)
 from podsearch.text import terms
 
 
@@ -42,9 +50,21 @@ def rerank(
     chosen: list[tuple[float, int]],
     paragraphs: Paragraphs,
 ) -> list[tuple[float, int]]:
-    """The chosen candidates re-scored, best first; equal scores in key order (episode id, paragraph)."""
+    """The chosen candidates re-scored, best first; equal scores in key order (episode id, paragraph).
+
+    Besides the chosen candidates, the re-ranker looks at the best matches of
+    the episodes the query names (a guest, a title) and at the paragraphs that
+    hold a plain query of :data:`EXACT_WORDS` words or more word for word; it
+    puts those first.
+    """
     if not plan.words.content:  # only field clauses: keep the first stage's order
         return chosen
+    exact = exact_matches(context, plan, first, paragraphs)
+    named = named_candidates(context, plan, first)
+    if exact or named:
+        seen = {doc for _, doc in chosen}
+        added = [doc for doc in dict.fromkeys([*sorted(exact), *named]) if doc not in seen]
+        chosen = chosen + [(first.scores.get(doc, 0.0), doc) for doc in added]
     about = episode_relevance(context, plan.words)
     best_first = first.matches[0][0] if first.matches and first.matches[0][0] > 0 else 1.0
     catalog, key = context.catalog, context.catalog.key
@@ -61,7 +81,7 @@ def rerank(
             context.title_terms[episode] = set(terms(catalog.info(episode).title))
         # the engine's matchers (operator queries) say nothing of the words around a candidate
         nearby = words_nearby(first.containing, passage) if first.containing else None
-        return ranking.score(
+        value = ranking.score(
             plan.words,
             paragraph.terms,
             context.section_terms[section],
@@ -71,9 +91,93 @@ def rerank(
             context.title_terms[episode],
             nearby,
         )
+        if episode in plan.guests and paragraph.hit.speaker_name in plan.guests[episode]:
+            own.add(doc)
+            value *= GUEST_WORDS_BOOST  # the guest's own words
+        return value * EXACT_BOOST if doc in exact else value
 
-    scored = [(rescore(doc), doc) for _, doc in chosen]
-    return sorted(scored, key=lambda pair: (-pair[0], key(pair[1])))
+    own: set[int] = set()
+    scored = sorted(((rescore(doc), doc) for _, doc in chosen), key=lambda pair: (-pair[0], key(pair[1])))
+    return promote_named(scored, set(plan.guests) | plan.titles, catalog.episode_of, own)
+
+
+def promote_named(
+    scored: list[tuple[float, int]],
+    episodes: Collection[int],
+    episode_of: Callable[[int], int],
+    preferred: Collection[int] = (),
+) -> list[tuple[float, int]]:
+    """The best moment of each named episode (a guest's, a title's) first, the rest in their order.
+
+    A ``preferred`` moment (the guest's own words) with a score wins over the
+    episode's other moments. The promoted moments keep their order among
+    themselves; their scores are raised above every other so that scores
+    still fall down the list.
+    """
+    if not episodes or not scored:
+        return scored
+    best: dict[int, tuple[float, int]] = {}
+    for pair in scored:
+        best.setdefault(episode_of(pair[1]), pair)
+    for pair in scored:
+        episode = episode_of(pair[1])
+        if pair[1] in preferred and pair[0] > 0 and best[episode][1] not in preferred:
+            best[episode] = pair
+    promoted = [pair for episode, pair in best.items() if episode in episodes]
+    if not promoted:
+        return scored
+    chosen = {doc for _, doc in promoted}
+    rest = [pair for pair in scored if pair[1] not in chosen]
+    top = rest[0][0] if rest else 0.0
+    promoted.sort(key=lambda pair: scored.index(pair))
+    return [(top + max(score, 0.0) + 1.0, doc) for score, doc in promoted] + rest
+
+
+def exact_matches(context: SearchContext, plan: QueryPlan, first: FirstStage, paragraphs: Paragraphs) -> set[int]:
+    """The paragraphs holding a plain query of :data:`EXACT_WORDS` words or more word for word.
+
+    Only paragraphs holding every word the first stage read can; the best
+    :data:`EXACT_CHECKS` of them (by first-stage score) have their stored terms checked.
+    """
+    ordered = plan.words.ordered
+    if len(ordered) < EXACT_WORDS or not first.containing or not plan.bag_of_words:
+        return set()
+    holding = sorted(first.containing.values(), key=len)
+    together = set(holding[0]).intersection(*holding[1:])
+    scores = first.scores
+    candidates = [doc for doc in together if doc in scores]
+    if len(candidates) > EXACT_CHECKS:
+        key = context.catalog.key
+        candidates = sorted(candidates, key=lambda doc: (-scores[doc], key(doc)))[:EXACT_CHECKS]
+    return {doc for doc in candidates if holds_run(paragraphs[doc].terms, ordered)}
+
+
+def holds_run(tokens: list[str], run: list[str]) -> bool:
+    """Whether ``run`` occurs in ``tokens`` as consecutive items."""
+    first, length = run[0], len(run)
+    return any(token == first and tokens[position : position + length] == run for position, token in enumerate(tokens))
+
+
+def named_candidates(context: SearchContext, plan: QueryPlan, first: FirstStage) -> list[int]:
+    """The best first-stage matches of each episode the query names (a guest, a title).
+
+    An episode with no match gives its first paragraphs (when no filter is set): the
+    guest of an episode is rarely named in it as often as elsewhere.
+    """
+    episodes = sorted(set(plan.guests) | plan.titles)
+    if not episodes:
+        return []
+    catalog, scores = context.catalog, first.scores
+    found: list[int] = []
+    for episode in episodes:
+        documents = [doc for doc in catalog.documents_of((episode,)) if doc in scores]
+        if documents:
+            documents.sort(key=lambda doc: (-scores[doc], catalog.key(doc)))
+            found.extend(documents[:NAMED_CANDIDATES])
+        elif plan.restriction is None and plan.episodes is None:
+            opening = (catalog.doc_at(episode, number) for number in range(NAMED_CANDIDATES))
+            found.extend(doc for doc in opening if doc is not None)
+    return found
 
 
 def neighbourhood(scores: dict[int, float], doc: int, passage: Iterable[int]) -> float:

@@ -69,6 +69,25 @@ PROXIMITY_BOOST = 2.0
 #: Floor of the coverage factor: a paragraph with few of the words keeps some score.
 COVERAGE_FLOOR = 0.15
 
+#: A query naming a guest in full ("Willem Pienaar") puts the best moment of the guest's
+#: episodes first (as one that is, or nearly is, an episode's title: see
+#: :func:`podsearch.query.rerank.promote_named`); the guest's own words there count this much more.
+GUEST_WORDS_BOOST = 4.0
+#: A query of three content words or more matches a title when at least this share of its
+#: words are in the title and they make at least :data:`TITLE_COVERAGE` of the title's
+#: (shorter queries must be the title's words exactly).
+TITLE_MATCH_SHARE = 0.8
+TITLE_COVERAGE = 0.6
+#: Matches of each named episode (a guest's, a title's) added to the re-ranked candidates.
+NAMED_CANDIDATES = 5
+#: A plain query of this many words or more that occurs word for word in a paragraph
+#: (a quote) ranks that paragraph first: its score is multiplied by :data:`EXACT_BOOST`.
+EXACT_WORDS = 4
+EXACT_BOOST = 100.0
+#: The exact check reads the stored terms of at most this many paragraphs holding every
+#: word the first stage read.
+EXACT_CHECKS = 200
+
 # --- grouping by episode ----------------------------------------------------------------------
 
 #: An episode ranks by its best moment plus this share of its next two.
@@ -82,6 +101,10 @@ GROUP_HITS = 3
 SPELLING_MIN_LENGTH = 4
 #: Nor longer ones (the candidates grow with the length; no real word is this long).
 SPELLING_MAX_LENGTH = 24
+#: Words this long or longer are corrected up to two edits away (shorter ones, one edit).
+TWO_EDITS_LENGTH = 8
+#: Paragraphs read to find the words the corpus writes for a corrected term.
+SURFACE_PARAGRAPHS = 4
 
 # --- hybrid search (podsearch/query/hybrid.py), measured by benchmarks/bench_semantic.py
 

@@ -217,6 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{'met' if ours['p95'] <= TARGET_P95_MS else 'NOT met'})"
         )
 
+        for typo_set in ("typo", "typo2"):
+            if f"podsearch|{typo_set}" in rows and "podsearch|known" in rows:
+                typo_ms, known_ms = rows[f"podsearch|{typo_set}"]["median"], rows["podsearch|known"]["median"]
+                print(
+                    f"{typo_set} queries (known-item quotes with a mistyped word): median {typo_ms:.2f} ms, "
+                    f"{typo_ms / known_ms:.2f}x the same kind of quote spelled right ({known_ms:.2f} ms)"
+                )
+        fts5_all = [rows[key]["median"] for key in rows if key.startswith("fts5") and key.endswith("|all")]
+        if fts5_all:
+            print(f"podsearch median / best FTS5 median: {ours['median'] / min(fts5_all):.2f}")
+
         print(f"\nslowest {args.slowest} podsearch queries (median of their runs):")
         slowest = sorted(
             ((statistics.median(runs), name, text) for (name, text), runs in zip(workload, times["podsearch"], strict=True)),

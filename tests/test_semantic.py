@@ -275,3 +275,23 @@ def test_without_asking_nothing_is_embedded(counting: Counting, folder: Path, tm
     index.update(folder)
     assert counting.texts == [] and vector_files(index) == [] and not record_of(index).vectors
     assert not (index.path / "vectors-cache").exists()
+
+
+def test_mode_and_matched_through_the_web_api_and_page(counting: Counting, folder: Path, tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from podsearch.web.app import create_app
+
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder, semantic=True)
+    index.close()
+    with TestClient(create_app(tmp_path / "index")) as client:
+        answer = client.get("/api/search", params={"q": "changing careers from research", "mode": "meaning"})
+        assert answer.status_code == 200
+        hit = answer.json()["hits"][0]
+        assert hit["matched"] == "meaning" and hit["snippet_spans"] == []
+        page = client.get("/", params={"q": "changing careers from research", "mode": "meaning"})
+        first = page.text.split('<li class="hit">')[1].split("</li>")[0]
+        assert "by meaning" in first and "<mark>" not in first
+        assert client.get("/api/search", params={"q": "data", "mode": "vibes"}).status_code == 400

@@ -128,6 +128,8 @@ def with_vectors(index: podsearch.Index, notes: Path | None, label: str) -> floa
     if embedded[0]:
         R.log(f"  embedding throughput: {embedded[0] / seconds:.1f} paragraphs/s (load {os.getloadavg()[0]:.1f})")
     export_cache(index, notes)
+    # seeded entries of episodes this index does not hold (the other corpus copy's) are not the index's
+    shutil.rmtree(index.path / V.CACHE_FOLDER, ignore_errors=True)
     return seconds
 
 

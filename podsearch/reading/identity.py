@@ -73,8 +73,9 @@ def file_stem(path: Path) -> str:
 
 def identity_of(path: Path, data: dict[str, Any]) -> Identity:
     """The identity of an episode file from its front matter."""
-    ids = data.get("ids") if isinstance(data.get("ids"), dict) else {}
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    ids, links = data.get("ids"), data.get("links")
+    ids = ids if isinstance(ids, dict) else {}
+    links = links if isinstance(links, dict) else {}
     return Identity(
         stem=file_stem(path),
         season=whole_number(data.get("season")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_untimed_paragraphs_are_estimated_in_order(bundled: podsearch.Episode) -
 
 
 def test_turns_group_consecutive_lines_of_one_speaker(bundled: podsearch.Episode) -> None:
-    for previous, turn in zip(bundled.turns, bundled.turns[1:]):
+    for previous, turn in pairwise(bundled.turns):
         assert turn.speaker != previous.speaker or turn.section != previous.section
     assert sum(len(t.paragraphs) for t in bundled.turns) == len(bundled.paragraphs)
     assert [p.number for p in bundled.paragraphs] == list(range(len(bundled.paragraphs)))
@@ -70,9 +71,7 @@ def test_first_section_starts_at_its_header(bundled: podsearch.Episode) -> None:
     assert bundled.turns[2].section == "Mihail’s background"
 
 
-@pytest.mark.parametrize(
-    "name", ["stray-line.md", "no-final-newline.md", "blank-lines.md", "crlf.md", "bom.md"]
-)
+@pytest.mark.parametrize("name", ["stray-line.md", "no-final-newline.md", "blank-lines.md", "crlf.md", "bom.md"])
 def test_quirky_files_read_the_same(name: str) -> None:
     episode = read_episode(QUIRKS / name)
     assert episode.id == "s09e03"
@@ -170,8 +169,7 @@ def test_times_going_backwards_are_kept(tmp_path: Path) -> None:
 def test_speaker_names_are_tidied_and_lines_without_who_continue(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "who.md",
-        "- line: one\n  who: 'Alexey:'\n- line: two\n- line: three\n  who: Alexey\n"
-        "- line: four\n  who: ' Jane '\n",
+        "- line: one\n  who: 'Alexey:'\n- line: two\n- line: three\n  who: Alexey\n- line: four\n  who: ' Jane '\n",
     )
     turns = read_episode(path).turns
     assert [(t.speaker, len(t.paragraphs)) for t in turns] == [("Alexey", 3), ("Jane", 1)]
@@ -198,7 +196,9 @@ def test_people_folder_inside_the_episodes_folder(tmp_path: Path) -> None:
 
 
 def test_youtube_id_from_links_when_ids_missing(tmp_path: Path) -> None:
-    good = _write(tmp_path / "a.md", "- line: x\n", extra="links:\n  youtube: https://www.youtube.com/watch?v=d9xVXqKq3sU\n")
+    good = _write(
+        tmp_path / "a.md", "- line: x\n", extra="links:\n  youtube: https://www.youtube.com/watch?v=d9xVXqKq3sU\n"
+    )
     bad = _write(tmp_path / "b.md", "- line: x\n", extra="ids:\n  youtube: 'javascript:alert(1)'\n")
     assert read_episode(good).youtube_id == "d9xVXqKq3sU"
     assert read_episode(bad).youtube_id is None

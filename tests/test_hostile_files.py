@@ -110,14 +110,13 @@ BOMBS = {
     "laughs-in-topics": laughs() + "topics: *l9\nguests: *l9\n" + ONE_LINE,
     "laughs-in-chapters": laughs(leaf="{name: n, startOffset: 1}") + "quotableClips: *l9\n" + ONE_LINE,
     "laughs-as-transcript": laughs(leaf="{line: lol, who: A, sec: 1}") + "transcript: *l9\n",
-    "laughs-of-lines": laughs(leaf="{line: lol}", levels=5)
-    + "transcript: [" + ", ".join(["*l5"] * 9) + "]\n",
+    "laughs-of-lines": laughs(leaf="{line: lol}", levels=5) + "transcript: [" + ", ".join(["*l5"] * 9) + "]\n",
     "one-text-many-times": "x: &x " + "a" * 100_000 + "\ntranscript:\n" + "- {line: *x, who: *x}\n" * 400,
     "merged-mappings": (
-        "m0: &m0 {" + ", ".join(f"k{i}: {i}" for i in range(9)) + "}\n"
-        + "".join(
-            f"m{level}: &m{level} {{<<: [{', '.join([f'*m{level - 1}'] * 9)}]}}\n" for level in range(1, 9)
-        )
+        "m0: &m0 {"
+        + ", ".join(f"k{i}: {i}" for i in range(9))
+        + "}\n"
+        + "".join(f"m{level}: &m{level} {{<<: [{', '.join([f'*m{level - 1}'] * 9)}]}}\n" for level in range(1, 9))
         + ONE_LINE
     ),
 }
@@ -138,7 +137,10 @@ def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path, loader: str, 
 
 
 def test_modest_alias_use_still_reads(tmp_path: Path, loader: str) -> None:
-    text = HEAD + "transcript:\n- {line: one, who: &a Alexey, sec: 1}\n- {line: two, who: Jane}\n- {line: three, who: *a}\n---\n"
+    text = (
+        HEAD
+        + "transcript:\n- {line: one, who: &a Alexey, sec: 1}\n- {line: two, who: Jane}\n- {line: three, who: *a}\n---\n"
+    )
     episode = read(write(tmp_path, text))
     assert [t.speaker for t in episode.turns] == ["Alexey", "Jane", "Alexey"]
 
@@ -150,7 +152,9 @@ def test_too_many_yaml_nodes_are_refused_unparsed(tmp_path: Path) -> None:
 
 
 def test_many_short_lines_within_the_limits_read(tmp_path: Path) -> None:
-    path = write(tmp_path, HEAD + "transcript:\n" + "".join(f"- line: hi\n  sec: {n}\n" for n in range(5_000)) + "---\n")
+    path = write(
+        tmp_path, HEAD + "transcript:\n" + "".join(f"- line: hi\n  sec: {n}\n" for n in range(5_000)) + "---\n"
+    )
     assert len(read(path).paragraphs) == 5_000
 
 
@@ -626,10 +630,7 @@ def test_an_invalid_youtube_link_never_becomes_a_link(tmp_path: Path, bad: str) 
 
 
 def test_a_link_only_ever_carries_the_validated_id(tmp_path: Path) -> None:
-    text = (
-        "---\ntitle: T\nlinks:\n  youtube: 'https://youtu.be/abcdefghijk\"onmouseover=alert(1)'\n"
-        f"{ONE_LINE}---\n"
-    )
+    text = f"---\ntitle: T\nlinks:\n  youtube: 'https://youtu.be/abcdefghijk\"onmouseover=alert(1)'\n{ONE_LINE}---\n"
     episode = read(write(tmp_path, text))
     assert episode.youtube_id is None or episode.youtube_id == "abcdefghijk"
     assert episode.url(5) in (None, "https://www.youtube.com/watch?v=abcdefghijk&t=5s")
@@ -673,9 +674,13 @@ def test_records_carry_hostile_text_as_plain_json(hostile_index: podsearch.Index
 def test_urls_in_records_are_only_moment_links(tmp_path: Path) -> None:
     folder = tmp_path / "episodes"
     folder.mkdir()
-    for number, link in enumerate(BAD_LINKS + ["https://www.youtube.com/watch?v=d9xVXqKq3sU"]):
-        write(folder, f"---\ntitle: T{number}\nlinks: {{youtube: {json.dumps(link)}}}\n"
-              f"transcript:\n- line: needle {number}\n  sec: {number}\n---\n", f"e{number}.md")
+    for number, link in enumerate([*BAD_LINKS, "https://www.youtube.com/watch?v=d9xVXqKq3sU"]):
+        write(
+            folder,
+            f"---\ntitle: T{number}\nlinks: {{youtube: {json.dumps(link)}}}\n"
+            f"transcript:\n- line: needle {number}\n  sec: {number}\n---\n",
+            f"e{number}.md",
+        )
     with podsearch.Index(tmp_path / "index") as index:
         index.update(folder)
         records = index.search("needle", limit=50).to_records()

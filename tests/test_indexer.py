@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ import pytest
 import podsearch
 from podsearch.errors import IndexMissingError, IndexVersionError, PodsearchError, RemovalRefusedError
 from podsearch.index import indexer, writing
-from podsearch.index.segments import BulkSegmentWriter
 from podsearch.index.schema import SCHEMA_VERSION
+from podsearch.index.segments import BulkSegmentWriter
 from podsearch.index.storage import INDEX_NAME, IndexDir
 
 from .factory import write_episode, write_person
@@ -448,7 +449,7 @@ def test_many_small_updates_do_not_grow_segments_without_bound(tmp_path: Path) -
         rebuilds += report.rebuilt
         counts.append(segment_count(index))
     assert max(counts) <= bound + 1 and rebuilds >= 1, counts
-    assert min(counts[counts.index(max(counts)):]) == 1  # the compaction made one segment
+    assert min(counts[counts.index(max(counts)) :]) == 1  # the compaction made one segment
     with podsearch.Index(index) as fresh:
         assert len(fresh.episodes()) == 2 + 2 * bound
     # Edits empty their episode's old segment, which is then dropped.
@@ -504,7 +505,9 @@ def test_a_worker_that_dies_stops_the_update(tmp_path: Path, monkeypatch: pytest
     assert_tidy(index)
 
 
-def test_a_worker_segment_short_of_documents_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: None) -> None:
+def test_a_worker_segment_short_of_documents_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: None
+) -> None:
     folder, index, before = indexed_then_changed(tmp_path)
     parent = os.getpid()
     real = BulkSegmentWriter.add_document
@@ -605,5 +608,5 @@ def test_a_worker_frees_each_segment_before_the_next(tmp_path: Path, monkeypatch
     sources = [indexer.Source(f"copy{n}", str(folder / f"copy{n}.md"), "sha") for n in range(8)]
     writing.run_share(str(tmp_path / "ix"), sources, sender, os.getppid())
     writing._KEPT_UNTIL_EXIT.clear()
-    growth = [after - before for before, after in zip(live, live[1:])]
+    growth = [after - before for before, after in pairwise(live)]
     assert len(live) == 4 and max(growth) < 5_000, live  # a segment of postings: ~17,000 objects

@@ -94,7 +94,10 @@ def test_a_site_checkout_indexes_with_exit_0_twice_in_a_row(site: Path, site_ind
     stats = json.loads(invoke("stats", "--index", str(site_index), "--json")[1])
     assert stats["folders"] == [str((site / "_podcast").resolve())]
     assert stats["last_report"]["skipped"] == [
-        {"path": str(site / "_podcast" / "_template.md"), "message": "line 6, column 9: invalid YAML: found unhashable key"}
+        {
+            "path": str(site / "_podcast" / "_template.md"),
+            "message": "line 6, column 9: invalid YAML: found unhashable key",
+        }
     ]
     # the nightly run: nothing changed, nothing to say, exit 0 (again with the folder named)
     for args in ([], [str(site / "_podcast")], [str(site)]):
@@ -229,7 +232,10 @@ def test_renamed_files_keep_their_ids_and_are_not_read_again(tmp_path: Path, mon
     report = podsearch.Index(index).update()
     assert reads.files == []
     assert (report.renamed, report.added, report.removed, report.updated) == (
-        ("s02e01", "s02e02", "s02e03", "s02e04"), (), (), ()
+        ("s02e01", "s02e02", "s02e03", "s02e04"),
+        (),
+        (),
+        (),
     )
     assert report.unchanged == ("s02e05", "s02e06") and report.ok
     assert report.summary() == "0 added, 0 updated, 4 renamed, 0 removed, 2 unchanged, 0 failed"
@@ -245,7 +251,9 @@ def test_renamed_files_keep_their_ids_and_are_not_read_again(tmp_path: Path, mon
     assert not again.changed and reads.files == []
 
 
-def test_a_renamed_and_edited_file_keeps_its_id_and_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_renamed_and_edited_file_keeps_its_id_and_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder, index = tmp_path / "eps", tmp_path / "index"
     shows(folder, 3)
     podsearch.Index(index).update(folder)

@@ -213,9 +213,7 @@ def update(
                 refuse_removals(store, state, plan, chosen, listing)
             report, after = _carry_out(store, plan, state, chosen, damaged, progress)
             with storage_errors(store.path):
-                store.remove_leftovers(
-                    after, other_versions=report.changed or report.rebuilt
-                )
+                store.remove_leftovers(after, other_versions=report.changed or report.rebuilt)
                 report = replace(
                     report,
                     seconds=time.perf_counter() - began,
@@ -296,12 +294,7 @@ def _choose_folders(
     # version, may take the folders podsearch.json reported; a fresh start the default.
     reported = store.read_meta().get("folders")
     rebuilding = damaged or bool(store.index_names() - {INDEX_NAME})
-    if (
-        rebuilding
-        and isinstance(reported, list)
-        and reported
-        and all(isinstance(f, str) for f in reported)
-    ):
+    if rebuilding and isinstance(reported, list) and reported and all(isinstance(f, str) for f in reported):
         return [Path(f) for f in reported]
     if store.generation() is None and not store.index_names():
         return [episodes_folder(default_episodes_path())]
@@ -507,11 +500,7 @@ def refuse_removals(
         real = os.path.realpath(folder)
         held = sum(1 for path, _ in indexed.values() if os.path.dirname(path) == real)
         if held:
-            why = (
-                "cannot be listed"
-                if folder in listing.unlisted
-                else "holds no episode files"
-            )
+            why = "cannot be listed" if folder in listing.unlisted else "holds no episode files"
             raise RemovalRefusedError(
                 f"the folder {folder} {why}, but the index at {store.path} holds {held} episodes from it "
                 "(an unmounted disk, a failed clone?); nothing was changed. "
@@ -537,18 +526,14 @@ def _carry_out(
     progress: ProgressCallback | None,
 ) -> tuple[UpdateReport, CommitRecord | None]:
     """Apply the plan; compaction is put off when the disk is short of room for it."""
-    real_folders = tuple(
-        os.path.realpath(f) for f in folders
-    )  # Path.resolve() raises on a symlink loop
+    real_folders = tuple(os.path.realpath(f) for f in folders)  # Path.resolve() raises on a symlink loop
     postponed = ""
     if plan.compaction:
         postponed = _compaction_room(store, state)
         if postponed:
             plan = replace(plan, rebuild=False, compaction=False)
     if plan.idle and state.folders == real_folders and not wanted_change(state):
-        report = UpdateReport(
-            unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures, skipped=plan.skipped
-        )
+        report = UpdateReport(unchanged=tuple(s.id for s in plan.unchanged), failed=plan.failures, skipped=plan.skipped)
         return replace(report, postponed=postponed), state
     from podsearch.index.writing import apply
 

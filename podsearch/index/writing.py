@@ -156,9 +156,7 @@ def apply(
     ``damaged``: the current index cannot be trusted, so nothing is carried over from it.
     """
     storage = DurableFileStorage(str(store.path))
-    if (
-        plan.rebuild
-    ):  # never reads the current table of contents (see the module docstring)
+    if plan.rebuild:  # never reads the current table of contents (see the module docstring)
         ix = fresh_index(storage, make_schema(), INDEX_NAME, store.generation() or 0)
     else:
         ix = storage.open_index(INDEX_NAME)
@@ -182,14 +180,8 @@ def _write(
     """Read, index, delete and commit (when anything changed); the report and the record after."""
     sources = plan.to_read
     tracker = _Tracker(len(sources), progress)
-    parallel = (
-        len(sources) >= indexer.PARALLEL_FROM
-        and "fork" in get_all_start_methods()
-        and (os.cpu_count() or 1) > 1
-    )
-    built = (
-        _build_in_workers(store.path, sources, tracker.advance) if parallel else Built()
-    )
+    parallel = len(sources) >= indexer.PARALLEL_FROM and "fork" in get_all_start_methods() and (os.cpu_count() or 1) > 1
+    built = _build_in_workers(store.path, sources, tracker.advance) if parallel else Built()
     # The parent's writer is made after the workers are forked, so they inherit none of its files.
     # Not Whoosh's lock file: the update holds podsearch's own lock, which a kill releases.
     writer = Writer(ix, _lk=False)
@@ -221,13 +213,9 @@ def _write(
 
         def write_record(segments: list[Any], generation: int, toc: str) -> None:
             with_vectors = vectors.commit(store.path, storage, segments, record, state, read, generation)
-            committed.append(
-                _write_record(store, with_vectors, segments, generation, toc, state)
-            )
+            committed.append(_write_record(store, with_vectors, segments, generation, toc, state))
 
-        writer.commit_segments(
-            [segment for segment, _ in built.segments], plan.rebuild, write_record
-        )
+        writer.commit_segments([segment for segment, _ in built.segments], plan.rebuild, write_record)
     except BaseException:
         if not writer.is_closed:
             writer.cancel()
@@ -277,13 +265,7 @@ def _next_record(
     carried: set[str],
 ) -> CommitRecord:
     """What the index holds after the commit (its files are added when it is written)."""
-    manifest = (
-        {}
-        if plan.rebuild
-        else {
-            eid: entry for eid, entry in state.manifest.items() if eid not in plan.gone
-        }
-    )
+    manifest = {} if plan.rebuild else {eid: entry for eid, entry in state.manifest.items() if eid not in plan.gone}
     manifest.update((eid, state.manifest[eid]) for eid in carried)
     if not plan.rebuild:
         manifest.update((s.id, (s.path, s.sha)) for s in plan.renamed)
@@ -357,9 +339,7 @@ def _report(plan: Plan, built: Built, failed: set[str], read: set[str]) -> Updat
     )
 
 
-def _carry_over(
-    storage: DurableFileStorage, writer: Writer, episode_ids: set[str]
-) -> int:
+def _carry_over(storage: DurableFileStorage, writer: Writer, episode_ids: set[str]) -> int:
     """Re-add the indexed copy of these episodes to a rebuild; the documents added."""
     if not episode_ids:
         return 0
@@ -379,14 +359,11 @@ def _carry_over(
 def _check_documents(built: Built, writer: Writer, in_writer: int) -> None:
     """Trust no writer blindly: every segment must hold the documents sent to it."""
     if writer.docnum != in_writer:
-        raise PodsearchError(
-            f"the index writer holds {writer.docnum} of {in_writer} documents; the index is unchanged"
-        )
+        raise PodsearchError(f"the index writer holds {writer.docnum} of {in_writer} documents; the index is unchanged")
     for segment, documents in built.segments:
         if segment.doc_count_all() != documents:
             raise PodsearchError(
-                f"an indexing worker wrote {segment.doc_count_all()} of {documents} documents; "
-                "the index is unchanged"
+                f"an indexing worker wrote {segment.doc_count_all()} of {documents} documents; the index is unchanged"
             )
 
 
@@ -435,9 +412,7 @@ def _adder(writer: BulkSegmentWriter) -> Callable[[Source, Any, str], int]:
     return add
 
 
-def _build_in_writer(
-    writer: Writer, sources: Sequence[Source], advance: Callable[[int], None]
-) -> Built:
+def _build_in_writer(writer: Writer, sources: Sequence[Source], advance: Callable[[int], None]) -> Built:
     return Built(_index_files(sources, _adder(writer), advance))
 
 
@@ -464,9 +439,7 @@ class _Tracker:
 # --- worker processes ------------------------------------------------------------------------
 
 
-def _build_in_workers(
-    index_path: Path, sources: Sequence[Source], advance: Callable[[int], None]
-) -> Built:
+def _build_in_workers(index_path: Path, sources: Sequence[Source], advance: Callable[[int], None]) -> Built:
     """Two forked workers each index a share of the files into segments of their own.
 
     Their results are taken in the order of the shares, not of their finishing,
@@ -522,9 +495,7 @@ def _receive(
     if kind == "file":
         advance(payload)
         return None
-    if (
-        kind == "oserror"
-    ):  # a full disk, a permission: the parent says which (see indexer.update)
+    if kind == "oserror":  # a full disk, a permission: the parent says which (see indexer.update)
         raise error_from_worker(*payload)
     outcomes, segments = payload
     return outcomes, segments
@@ -538,9 +509,7 @@ def accept(
 ) -> None:
     """Add a worker's results to ``built``, unless a file or a segment is missing."""
     if sorted(o.id for o in outcomes) != sorted(s.id for s in share):
-        raise PodsearchError(
-            "an indexing worker did not report every file; the index is unchanged"
-        )
+        raise PodsearchError("an indexing worker did not report every file; the index is unchanged")
     expected = sum(o.documents for o in outcomes if o.paragraphs is not None)
     if sum(documents for _, documents in segments) != expected:
         raise PodsearchError(
@@ -555,9 +524,7 @@ def _shares(sources: Sequence[Source], workers: int) -> list[list[Source]]:
     """Split the files into balanced shares: an episode's cost is about its size."""
     shares: list[list[Source]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for size, source in sorted(
-        ((_size(s.path), s) for s in sources), key=lambda pair: -pair[0]
-    ):
+    for size, source in sorted(((_size(s.path), s) for s in sources), key=lambda pair: -pair[0]):
         lightest = loads.index(min(loads))
         shares[lightest].append(source)
         loads[lightest] += size

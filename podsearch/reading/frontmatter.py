@@ -123,7 +123,9 @@ def _hardened(base: type) -> type:
                 self.merge_budget -= len(source.value)
                 if self.merge_budget < 0:
                     raise ConstructorError(
-                        None, None, f"merge keys ('<<') copy more than {MAX_MERGED_ENTRIES:,} entries",
+                        None,
+                        None,
+                        f"merge keys ('<<') copy more than {MAX_MERGED_ENTRIES:,} entries",
                         node.start_mark,
                     )
                 entries.extend(source.value)

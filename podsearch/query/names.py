@@ -132,11 +132,17 @@ class Names:
     # --- what a query names -----------------------------------------------------------
 
     def guests_named(self, text: str) -> dict[int, tuple[str, ...]]:
-        """The episodes of the guests a query names in full (two words or more), with their names."""
-        typed = set(WORD.findall(fold_name(text)))
+        """The episodes of the guests a query names in full (two words or more), with their names.
+
+        Only when the name is at least half of the query's words: a longer query
+        that mentions a guest ("How Ellen König got into MLOps") is about
+        something else, which the words find.
+        """
+        words = WORD.findall(fold_name(text))
+        typed = set(words)
         found: dict[int, tuple[str, ...]] = {}
         for guest in self.guests:
-            if len(guest.words) >= 2 and typed.issuperset(guest.words):
+            if len(guest.words) >= 2 and typed.issuperset(guest.words) and 2 * len(guest.words) >= len(words):
                 for episode in guest.episodes:
                     found[episode] = (*found.get(episode, ()), guest.name)
         return found

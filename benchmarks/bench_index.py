@@ -110,7 +110,7 @@ def pairs(
         if before:
             before(number)
         runs_b.append(measure(b))
-    ratio = statistics.median(x.seconds / y.seconds for x, y in zip(runs_a, runs_b))
+    ratio = statistics.median(x.seconds / y.seconds for x, y in zip(runs_a, runs_b, strict=True))
     return Figure(tuple(runs_a)), Figure(tuple(runs_b)), ratio
 
 
@@ -228,7 +228,11 @@ class Bench:
             measure(build)  # an index to rebuild (readers would keep using it meanwhile)
             ours, theirs, ratio = pairs(build, build_fts5, repeat)
             reference = self.note(f"growth {copies}x", build, build_fts5)
-            print(f"  growth {copies}x: podsearch {ours.seconds:.2f} s, FTS5 {theirs.seconds:.2f} s", file=sys.stderr, flush=True)
+            print(
+                f"  growth {copies}x: podsearch {ours.seconds:.2f} s, FTS5 {theirs.seconds:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             lines.append(
                 f"| {copies}x | {files:,} | {ours.seconds:.2f} | {theirs.seconds:.2f} | {ratio:.2f}x "
                 f"| {size_mb(index):.0f} | {size_mb(database):.0f} | {ours.peak_mb:.0f} | {theirs.peak_mb:.0f} | {reference} |"
@@ -259,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="podsearch index beside SQLite FTS5, whole processes.")
     parser.add_argument("--corpus", type=Path, default=default_corpus(), help="episodes folder [default: %(default)s]")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each command per figure [default: 5]")
-    parser.add_argument("--growth", default="5,20", help="corpus copies for the growth table, '' for none [default: 5,20]")
+    parser.add_argument(
+        "--growth", default="5,20", help="corpus copies for the growth table, '' for none [default: 5,20]"
+    )
     parser.add_argument("--growth-repeat", type=int, default=1, help="runs per growth figure [default: 1]")
     parser.add_argument("--podsearch", default=default_podsearch(), help="the podsearch command [default: %(default)s]")
     parser.add_argument("--work", type=Path, help="scratch folder (kept) [default: a temporary one, removed]")

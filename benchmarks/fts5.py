@@ -93,9 +93,7 @@ class Fts5Index:
         sql = f"SELECT rowid, {snippet} FROM paragraphs WHERE paragraphs MATCH ? ORDER BY bm25(paragraphs) LIMIT ?"
         return [(*self.places[rowid], text) for rowid, text in self.db.execute(sql, (expression, limit))]
 
-    def search(
-        self, query: str, *, limit: int = 10, mode: str = "or", snippets: bool = False
-    ) -> list[tuple[str, int]]:
+    def search(self, query: str, *, limit: int = 10, mode: str = "or", snippets: bool = False) -> list[tuple[str, int]]:
         """The ranked ``(episode id, paragraph number)`` pairs for a query.
 
         ``mode`` is ``"or"`` or ``"and_or"`` (see the module docstring). With

@@ -45,20 +45,21 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import podsearch  # after the path is set
-from podsearch.records import episode_record
-from podsearch.timecode import MAX_SECONDS
-from tests.hostile_yaml import FRAGMENTS as LIGHT_FRAGMENTS
+import podsearch  # noqa: E402  (after the path is set)
+from podsearch.records import episode_record  # noqa: E402
+from podsearch.timecode import MAX_SECONDS  # noqa: E402
+from tests.hostile_yaml import FRAGMENTS as LIGHT_FRAGMENTS  # noqa: E402
 
 T = TypeVar("T")
 MOMENT = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}&t=\d+s")
 
 #: Hostile YAML injected at line boundaries: the reader tests' fragments, plus
 #: heavier ones that a long run can afford.
-FRAGMENTS = LIGHT_FRAGMENTS + [
+FRAGMENTS = [
+    *LIGHT_FRAGMENTS,
     b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-        b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-        b"e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+    b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    b"e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
     b"m0: &m0 {a: 1, b: 2, c: 3}\nm1: &m1 {<<: [*m0, *m0, *m0]}\nm2: {<<: [*m1, *m1, *m1]}\n",
     b"title: !!python/object/apply:os.system ['echo pwned > /tmp/podsearch-fuzz-pwned']\n",
     b"  sec: .nan\n",
@@ -67,20 +68,71 @@ FRAGMENTS = LIGHT_FRAGMENTS + [
     b"dateadded: 2001-12-14t21:59:43.10-99:00\n",
     b"[" * 1200 + b"]" * 1200 + b"\n",
     b"x: " + b"{a: " * 1200 + b"1" + b"}" * 1200 + b"\n",
-    b"- line: \"\\ud800\"\n",
-    b"- line: \"\\e]8;;javascript:alert(1)\\e\\\\click\\0\\x9b\"\n",
-    b"- line: \"[bold red]x[/] [link=javascript:alert(1)]y[/link] </script><script>alert(1)</script>\"\n",
+    b'- line: "\\ud800"\n',
+    b'- line: "\\e]8;;javascript:alert(1)\\e\\\\click\\0\\x9b"\n',
+    b'- line: "[bold red]x[/] [link=javascript:alert(1)]y[/link] </script><script>alert(1)</script>"\n',
     b"x: !!binary aGVsbG8=\n",
     b"- line: " + b"word " * 200_000 + b"\n",
     b"guests: ['../../etc/passwd', '/etc/passwd', '..']\n",
 ]
-SYNTAX = ['"', "'", "(", ")", "[", "]", "{", "}", "*", "?", "~", "^", ":", "+", "-", "<", ">", "=", "\\", "/",
-          "AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "TO", "text:", "speaker:", "guest:", "season:",
-          "episode:", "kind:", "eid:", "path:", "meta:", "foo:", "2", "1.5", "-1", "99999999999999999999", "\x00",
-          "\x1b[", "\t", "\n"]
+SYNTAX = [
+    '"',
+    "'",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "*",
+    "?",
+    "~",
+    "^",
+    ":",
+    "+",
+    "-",
+    "<",
+    ">",
+    "=",
+    "\\",
+    "/",
+    "AND",
+    "OR",
+    "NOT",
+    "ANDNOT",
+    "ANDMAYBE",
+    "REQUIRE",
+    "TO",
+    "text:",
+    "speaker:",
+    "guest:",
+    "season:",
+    "episode:",
+    "kind:",
+    "eid:",
+    "path:",
+    "meta:",
+    "foo:",
+    "2",
+    "1.5",
+    "-1",
+    "99999999999999999999",
+    "\x00",
+    "\x1b[",
+    "\t",
+    "\n",
+]
 OPTIONS: list[dict[str, Any]] = [
-    {}, {}, {}, {"limit": 50}, {"group_by": "episode"}, {"sort": "date"}, {"context": 2},
-    {"speaker": "alexey"}, {"season": 5}, {"after": "2023-01-01"},
+    {},
+    {},
+    {},
+    {"limit": 50},
+    {"group_by": "episode"},
+    {"sort": "date"},
+    {"context": 2},
+    {"speaker": "alexey"},
+    {"season": 5},
+    {"after": "2023-01-01"},
 ]
 
 
@@ -138,8 +190,9 @@ def mutate(data: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
     """One to five random mutations of a file, and what they were."""
     done: list[str] = []
     for _ in range(rng.randint(1, 5)):
-        kind = rng.choice(["inject"] * 4 + ["duplicate"] * 2 + ["delete"] * 2 + ["flip"] * 2
-                          + ["swap", "splice", "truncate", "crlf"])
+        kind = rng.choice(
+            ["inject"] * 4 + ["duplicate"] * 2 + ["delete"] * 2 + ["flip"] * 2 + ["swap", "splice", "truncate", "crlf"]
+        )
         lines = data.splitlines(keepends=True) or [b""]
         at = rng.randrange(len(lines))
         if kind == "flip":
@@ -199,7 +252,7 @@ def fuzz_file(seeds: list[Path], work: Path, out: Path, rng: random.Random, tall
         seconds = 0.0
         assert error.path == path, error
         tally.refused[re.sub(r"[0-9,]+|['\"].*", "#", error.reason)[:70]] += 1
-    except Exception as error:  # noqa: BLE001 - a fuzzer records everything, hangs and bad values too
+    except Exception as error:
         fail(tally, out, f"file ({what})", error, data, ".md")
         return path
     if seconds > tally.slowest_file[0]:
@@ -223,7 +276,7 @@ def fuzz_update(files: list[Path], work: Path, out: Path, tally: Tally, args: An
         assert len(report.added) + len(report.updated) + len(report.unchanged) + len(report.failed) >= len(files)
     except podsearch.PodsearchError as error:
         tally.refused[f"update: {type(error).__name__}"] += 1
-    except Exception as error:  # noqa: BLE001 - a fuzzer records everything, hangs and bad values too
+    except Exception as error:
         saved = out / f"update-{len(tally.failures)}"
         shutil.copytree(folder, saved, dirs_exist_ok=True)
         fail(tally, out, f"update of {saved}", error, b"", "")
@@ -243,12 +296,17 @@ def random_query(words: list[str], rng: random.Random) -> str:
         elif roll < 0.9:
             pieces.append(rng.choice(words)[: rng.randint(1, 5)] + rng.choice(["*", "?", "~", "^2"]))
         else:
-            pieces.append("".join(chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0, 0x2FFF)]))
-                                  for _ in range(rng.randint(1, 6))))
+            pieces.append(
+                "".join(
+                    chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0, 0x2FFF)])) for _ in range(rng.randint(1, 6))
+                )
+            )
     return rng.choice(["", " "]).join(pieces) if rng.random() < 0.2 else " ".join(pieces)
 
 
-def fuzz_query(index: podsearch.Index, words: list[str], out: Path, rng: random.Random, tally: Tally, args: Any) -> None:
+def fuzz_query(
+    index: podsearch.Index, words: list[str], out: Path, rng: random.Random, tally: Tally, args: Any
+) -> None:
     query = random_query(words, rng)
     options = rng.choice(OPTIONS)
     tally.queries += 1
@@ -261,7 +319,7 @@ def fuzz_query(index: podsearch.Index, words: list[str], out: Path, rng: random.
     except podsearch.QueryError as error:
         seconds = 0.0
         tally.query_errors[re.sub(r"'.*'|[0-9,]+", "#", str(error))[:60]] += 1
-    except Exception as error:  # noqa: BLE001 - a fuzzer records everything, hangs and bad values too
+    except Exception as error:
         fail(tally, out, f"query {what}", error, json.dumps({"query": query, "options": options}).encode(), ".json")
         return
     if seconds > tally.slowest_query[0]:
@@ -305,10 +363,14 @@ def vocabulary(corpus: Path, rng: random.Random) -> list[str]:
 def report(tally: Tally, minutes: float, out: Path) -> None:
     print("\n== podsearch fuzz run ==")
     print(f"minutes:          {minutes:.1f}")
-    print(f"files tried:      {tally.files:,} ({tally.episodes:,} read as episodes, "
-          f"{sum(tally.refused.values()) - sum(v for k, v in tally.refused.items() if k.startswith('update')):,} refused)")
+    print(
+        f"files tried:      {tally.files:,} ({tally.episodes:,} read as episodes, "
+        f"{sum(tally.refused.values()) - sum(v for k, v in tally.refused.items() if k.startswith('update')):,} refused)"
+    )
     print(f"index updates:    {tally.updates:,}")
-    print(f"queries tried:    {tally.queries:,} ({tally.answered:,} answered, {sum(tally.query_errors.values()):,} QueryError)")
+    print(
+        f"queries tried:    {tally.queries:,} ({tally.answered:,} answered, {sum(tally.query_errors.values()):,} QueryError)"
+    )
     print(f"slowest file:     {tally.slowest_file[0]:.3f} s  {tally.slowest_file[1][:100]}")
     print(f"slowest query:    {tally.slowest_query[0]:.3f} s  {tally.slowest_query[1][:100]}")
     print("most common refusals:")
@@ -317,7 +379,10 @@ def report(tally: Tally, minutes: float, out: Path) -> None:
     print("most common query errors:")
     for reason, count in tally.query_errors.most_common(6):
         print(f"  {count:6,}  {reason}")
-    print(f"slow calls (over the --slow limit): {len(tally.slow)}" + (f" (queries in {out / 'slow-queries.jsonl'})" if tally.slow else ""))
+    print(
+        f"slow calls (over the --slow limit): {len(tally.slow)}"
+        + (f" (queries in {out / 'slow-queries.jsonl'})" if tally.slow else "")
+    )
     for line in tally.slow[:20]:
         print(f"  {line[:160]}")
     print(f"FAILURES: {len(tally.failures)}" + (f" (reproducers in {out})" if tally.failures else ""))
@@ -364,8 +429,16 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if tally.failures else 0
 
 
-def run(index: podsearch.Index, seeds: list[Path], words: list[str], work: Path, out: Path,
-        rng: random.Random, tally: Tally, args: Any) -> None:
+def run(
+    index: podsearch.Index,
+    seeds: list[Path],
+    words: list[str],
+    work: Path,
+    out: Path,
+    rng: random.Random,
+    tally: Tally,
+    args: Any,
+) -> None:
     began = time.monotonic()
     deadline = began + args.minutes * 60
     spent = {"files": 0.0, "queries": 0.0}
@@ -377,14 +450,17 @@ def run(index: podsearch.Index, seeds: list[Path], words: list[str], work: Path,
         if side == "queries":
             fuzz_query(index, words, out, rng, tally, args)
         else:
-            recent = (recent + [fuzz_file(seeds, work, out, rng, tally, args)])[-10:]
+            recent = [*recent, fuzz_file(seeds, work, out, rng, tally, args)][-10:]
             if tally.files % 100 == 0:
                 fuzz_update(recent, work, out, tally, args)
         spent[side] += time.monotonic() - start
         if time.monotonic() > next_progress:
             next_progress += 30
-            print(f"  {time.monotonic() - began:5.0f} s: {tally.files:,} files, {tally.queries:,} queries, "
-                  f"{tally.updates} updates, {len(tally.failures)} failures", flush=True)
+            print(
+                f"  {time.monotonic() - began:5.0f} s: {tally.files:,} files, {tally.queries:,} queries, "
+                f"{tally.updates} updates, {len(tally.failures)} failures",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

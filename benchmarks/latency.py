@@ -148,8 +148,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def reproduce_line(args: argparse.Namespace) -> str:
     """The command that repeats this run (with the defaults spelled out)."""
     words = [
-        "python", "benchmarks/latency.py", "--seed", str(args.seed), "--per-set", str(args.per_set),
-        "--short", str(args.short), "--repeat", str(args.repeat), "--fts5-modes", ",".join(args.fts5_modes),
+        "python",
+        "benchmarks/latency.py",
+        "--seed",
+        str(args.seed),
+        "--per-set",
+        str(args.per_set),
+        "--short",
+        str(args.short),
+        "--repeat",
+        str(args.repeat),
+        "--fts5-modes",
+        ",".join(args.fts5_modes),
     ]
     if args.corpus:
         words += ["--corpus", args.corpus]
@@ -181,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         systems: dict[str, Callable[[str], object]] = {"podsearch": podsearch_runner(index)}
         for mode in args.fts5_modes:
-            systems[f"fts5 {mode.replace('_', '>')}"] = (
-                lambda text, mode=mode: baseline.search_rows(text, limit=LIMIT, mode=mode, snippets=True)
+            systems[f"fts5 {mode.replace('_', '>')}"] = lambda text, mode=mode: baseline.search_rows(
+                text, limit=LIMIT, mode=mode, snippets=True
             )
 
         # podsearch warms every query (its searcher, caches and the page cache);
@@ -203,7 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             counts[f"{system}|all"] = len(every)
         for name in sets:
             for system, per_query in times.items():
-                chosen = [ms for (set_name, _), runs in zip(workload, per_query, strict=True) if set_name == name for ms in runs]
+                chosen = [
+                    ms
+                    for (set_name, _), runs in zip(workload, per_query, strict=True)
+                    if set_name == name
+                    for ms in runs
+                ]
                 rows[f"{system}|{name}"] = summary(chosen)
                 counts[f"{system}|{name}"] = len(chosen)
 
@@ -230,7 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"\nslowest {args.slowest} podsearch queries (median of their runs):")
         slowest = sorted(
-            ((statistics.median(runs), name, text) for (name, text), runs in zip(workload, times["podsearch"], strict=True)),
+            (
+                (statistics.median(runs), name, text)
+                for (name, text), runs in zip(workload, times["podsearch"], strict=True)
+            ),
             reverse=True,
         )[: args.slowest]
         for ms, name, text in slowest:

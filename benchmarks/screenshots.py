@@ -57,7 +57,9 @@ def main() -> None:
             for width, height, name in ((1440, 900, "search-page.png"), (375, 812, "search-page-375.png")):
                 page = browser.new_page(viewport={"width": width, "height": height})
                 # nothing leaves the machine: the embed is aborted, the page shows its frame
-                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+                page.route(
+                    "**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort()
+                )
                 page.goto(f"{base}/?q={args.query.replace(' ', '+')}")
                 page.locator("a.time.play").first.click()
                 page.wait_for_timeout(300)

@@ -191,9 +191,7 @@ class Index:
         if mode == "words" or (mode is None and table is None):
             return "words", None
         if table is None:
-            raise QueryError(
-                f"{mode} search needs the index's vectors; build them with: podsearch index --semantic"
-            )
+            raise QueryError(f"{mode} search needs the index's vectors; build them with: podsearch index --semantic")
         try:
             encoder = self._query_encoder()
         except MissingExtraError:
@@ -240,6 +238,7 @@ class Index:
 
     def stats(self) -> IndexStats:
         """Counts, size on disk and the last update's report."""
+
         def count(generation: Generation) -> tuple[int, int, int, int]:
             counts = [head.counts for head in generation.heads()]
             segments = generation.segment_count()

@@ -42,10 +42,10 @@ def terms(text: str) -> list[str]:
     # replace() deletes the two apostrophes faster than translate(), and known
     # stems are looked up without a function call per word.
     words = WORD.findall(text.lower().replace("'", "").replace("’", ""))
-    known = list(map(_STEMS.get, words))
+    known: list[str | None] = list(map(_STEMS.get, words))
     if None in known:
-        return [found if found is not None else stem(word) for found, word in zip(known, words)]
-    return known
+        return [found if found is not None else stem(word) for found, word in zip(known, words, strict=True)]
+    return known  # type: ignore[return-value]  # no None left: every word's stem was known
 
 
 def positions_of(words: list[str]) -> dict[str, list[int]]:

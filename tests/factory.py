@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 
 #: A transcript item: ``("header", text)`` or ``(who, seconds, text)`` (who/seconds may be None).
-Item = Union[tuple[str, str], tuple[Union[str, None], Union[int, None], str]]
+Item = tuple[str, str] | tuple[str | None, int | None, str]
 
 
 #: Front matter of the crafted episodes that the search and command-line tests both

@@ -204,12 +204,75 @@ def test_a_negated_wildcard_does_not_crash_whoosh(bundled_index: podsearch.Index
 
 # --- arbitrary text -----------------------------------------------------------------------------
 
-SYNTAX = ['"', "'", "(", ")", "[", "]", "{", "}", "*", "?", "~", "^", ":", "+", "-", "<", ">", "=", "\\", "/",
-          "AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "TO", "text:", "speaker:", "guest:", "season:", "episode:",
-          "kind:", "eid:", "path:", "meta:", "foo:", "2", "1.5", "-1", "99999999999999999999", " ", "\t", "\x00",
-          "\x1b["]
-WORDS = ["data", "science", "scientist", "full", "stack", "full-stack", "engineer", "research", "the", "of",
-         "mihail", "alexey", "machin", "learn", "dat", "sci", "eng", "lerned", "xyzzy", "d9xVXqKq3sU"]
+SYNTAX = [
+    '"',
+    "'",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "*",
+    "?",
+    "~",
+    "^",
+    ":",
+    "+",
+    "-",
+    "<",
+    ">",
+    "=",
+    "\\",
+    "/",
+    "AND",
+    "OR",
+    "NOT",
+    "ANDNOT",
+    "ANDMAYBE",
+    "REQUIRE",
+    "TO",
+    "text:",
+    "speaker:",
+    "guest:",
+    "season:",
+    "episode:",
+    "kind:",
+    "eid:",
+    "path:",
+    "meta:",
+    "foo:",
+    "2",
+    "1.5",
+    "-1",
+    "99999999999999999999",
+    " ",
+    "\t",
+    "\x00",
+    "\x1b[",
+]
+WORDS = [
+    "data",
+    "science",
+    "scientist",
+    "full",
+    "stack",
+    "full-stack",
+    "engineer",
+    "research",
+    "the",
+    "of",
+    "mihail",
+    "alexey",
+    "machin",
+    "learn",
+    "dat",
+    "sci",
+    "eng",
+    "lerned",
+    "xyzzy",
+    "d9xVXqKq3sU",
+]
 
 
 @st.composite
@@ -275,8 +338,15 @@ def test_any_query_with_any_options(
     began = time.perf_counter()
     try:
         results = bundled_index.search(
-            query, speaker=speaker, guest=guest, season=season, episode=season, limit=limit,
-            context=context, group_by=group, sort=sort,
+            query,
+            speaker=speaker,
+            guest=guest,
+            season=season,
+            episode=season,
+            limit=limit,
+            context=context,
+            group_by=group,
+            sort=sort,
         )
     except podsearch.QueryError:
         pass

@@ -19,9 +19,9 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.writing import SegmentWriter
 
-from podsearch.index.segments import BLOCK_PROTOCOL, BulkSegmentWriter, codec
 from podsearch.index.documents import episode_documents
 from podsearch.index.schema import FastText, PodcastAnalyzer, make_schema, terms
+from podsearch.index.segments import BLOCK_PROTOCOL, BulkSegmentWriter, codec
 from podsearch.index.storage import INDEX_NAME
 from podsearch.reading.episodes import read_episode
 

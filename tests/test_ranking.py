@@ -99,7 +99,7 @@ def test_a_moment_inside_a_passage_about_the_query_beats_an_aside(ranked: podsea
 
 
 def test_closeness_is_the_share_of_the_shortest_window() -> None:
-    tokens = "a b x x x c b x c".split()
+    tokens = ["a", "b", "x", "x", "x", "c", "b", "x", "c"]
     # b and c: the shortest window holding both is "c b" (2 tokens)
     assert closeness(found(tokens, frozenset("bc")), {"b", "c"}) == 1.0
     # a, b and c: "a b x x x c" (6 tokens) holds all three

@@ -54,7 +54,6 @@ def _seed_files() -> dict[str, bytes]:
 SEEDS = _seed_files()
 
 
-
 #: Mutation kinds, repeated to weight them: line edits keep more files parseable than cuts.
 MUTATIONS = ["inject"] * 3 + ["duplicate"] * 2 + ["delete"] * 2 + ["flip"] * 2 + ["swap", "splice", "truncate"]
 
@@ -74,7 +73,9 @@ def mutated_files(draw: st.DrawFn) -> bytes:
             for _ in range(draw(st.integers(1, 8))):
                 position = draw(st.integers(0, size - 1))
                 if position < len(data):  # mostly text, so that the YAML parser gets to work
-                    data[position] = draw(st.one_of(st.integers(32, 126), st.sampled_from(b"\n:-[]{}&*!'\"#|>"), st.integers(0, 255)))
+                    data[position] = draw(
+                        st.one_of(st.integers(32, 126), st.sampled_from(b"\n:-[]{}&*!'\"#|>"), st.integers(0, 255))
+                    )
         elif kind == "truncate":
             del data[draw(st.integers(0, size)) :]
         else:
@@ -108,9 +109,30 @@ def scalars() -> st.SearchStrategy[Any]:
     )
 
 
-KEYS = ["title", "short", "guests", "season", "episode", "ids", "links", "youtube", "dateadded", "duration",
-        "topics", "description", "quotableClips", "name", "startOffset", "endOffset", "transcript",
-        "line", "sec", "time", "who", "header"]
+KEYS = [
+    "title",
+    "short",
+    "guests",
+    "season",
+    "episode",
+    "ids",
+    "links",
+    "youtube",
+    "dateadded",
+    "duration",
+    "topics",
+    "description",
+    "quotableClips",
+    "name",
+    "startOffset",
+    "endOffset",
+    "transcript",
+    "line",
+    "sec",
+    "time",
+    "who",
+    "header",
+]
 
 
 def structures() -> st.SearchStrategy[Any]:
@@ -142,7 +164,11 @@ def generated_episodes(draw: st.DrawFn) -> bytes:
     header = st.fixed_dictionaries({"header": odd_or(st.text(min_size=1, max_size=30))})
     document = draw(
         st.fixed_dictionaries(
-            {"transcript": odd_or(st.lists(st.one_of(item, item, item, header, structures()), min_size=1, max_size=12))},
+            {
+                "transcript": odd_or(
+                    st.lists(st.one_of(item, item, item, header, structures()), min_size=1, max_size=12)
+                )
+            },
             optional={key: structures() for key in KEYS[:14]},
         )
     )
@@ -150,9 +176,46 @@ def generated_episodes(draw: st.DrawFn) -> bytes:
     return ("---\n" + text + "---\n").encode("utf-8", "surrogatepass")
 
 
-TOKENS = ["- ", ": ", "\n", "  ", "[", "]", "{", "}", ", ", "&a ", "*a", "&b ", "*b", "!!str ", "!!int ", "!!map ",
-          "!!python/object/apply:os.system ", "<<: ", "? ", "|\n", ">\n", "# ", '"', "'", "\\", "line", "sec",
-          "who", "header", "transcript", "title", "1:02:57", "-1", ".nan", "\t", "---\n", "...\n", "%TAG ! x\n"]
+TOKENS = [
+    "- ",
+    ": ",
+    "\n",
+    "  ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "&a ",
+    "*a",
+    "&b ",
+    "*b",
+    "!!str ",
+    "!!int ",
+    "!!map ",
+    "!!python/object/apply:os.system ",
+    "<<: ",
+    "? ",
+    "|\n",
+    ">\n",
+    "# ",
+    '"',
+    "'",
+    "\\",
+    "line",
+    "sec",
+    "who",
+    "header",
+    "transcript",
+    "title",
+    "1:02:57",
+    "-1",
+    ".nan",
+    "\t",
+    "---\n",
+    "...\n",
+    "%TAG ! x\n",
+]
 
 
 @st.composite

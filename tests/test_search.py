@@ -144,9 +144,7 @@ def test_only_misspelled_content_word(crafted: podsearch.Index) -> None:
 
 
 def test_exact_phrase(crafted: podsearch.Index) -> None:
-    assert _texts(crafted.search('"search engines"')) == [
-        "Thanks. I have built search engines for ten years."
-    ]
+    assert _texts(crafted.search('"search engines"')) == ["Thanks. I have built search engines for ten years."]
     assert crafted.search('"years ten"').hits == ()
 
 

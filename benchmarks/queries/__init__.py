@@ -475,7 +475,7 @@ def short_items(corpus: Corpus, episodes: Sequence[podsearch.Episode], count: in
         {
             f"{a} {b}"
             for _, header, _ in sections(episodes)
-            for a, b in zip(_folded_text(header).split(), _folded_text(header).split()[1:])
+            for a, b in zip(_folded_text(header).split(), _folded_text(header).split()[1:], strict=False)
             if is_content(a) and is_content(b)
         }
     )

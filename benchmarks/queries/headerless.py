@@ -40,7 +40,7 @@ def strip_headers(text: str) -> str | None:
     if opening is None or closing is None:
         return None
     try:
-        data = yaml.load(text[opening.end() : closing.start()], Loader=_Loader)  # noqa: S506 - safe loader
+        data = yaml.load(text[opening.end() : closing.start()], Loader=_Loader)
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict):
@@ -82,9 +82,7 @@ def same_paragraphs(a: Sequence[podsearch.Episode], b: Sequence[podsearch.Episod
     """Episode ids whose paragraphs (numbers and texts) differ between two parses."""
 
     def paragraphs(episodes: Sequence[podsearch.Episode]) -> dict[str, list[tuple[int, str]]]:
-        return {
-            e.id: [(p.number, p.text) for t in e.turns for p in t.paragraphs] for e in episodes
-        }
+        return {e.id: [(p.number, p.text) for t in e.turns for p in t.paragraphs] for e in episodes}
 
     left, right = paragraphs(a), paragraphs(b)
     return sorted(eid for eid in set(left) | set(right) if left.get(eid) != right.get(eid))

@@ -77,20 +77,14 @@ def encode(record: CommitRecord) -> bytes:
             "format": RECORD_FORMAT,
             "generation": record.generation,
             "folders": list(record.folders),
-            "manifest": {
-                eid: list(entry) for eid, entry in sorted(record.manifest.items())
-            },
-            "failures": {
-                path: list(entry) for path, entry in sorted(record.failures.items())
-            },
+            "manifest": {eid: list(entry) for eid, entry in sorted(record.manifest.items())},
+            "failures": {path: list(entry) for path, entry in sorted(record.failures.items())},
             "skipped": {path: list(entry) for path, entry in sorted(record.skipped.items())},
             "keys": dict(sorted(record.keys.items())),
             "aliases": {eid: list(names) for eid, names in sorted(record.aliases.items())},
             "segment_ids": list(record.segment_ids),
             "documents": record.documents,
-            "files": {
-                name: list(entry) for name, entry in sorted(record.files.items())
-            },
+            "files": {name: list(entry) for name, entry in sorted(record.files.items())},
             "vectors": dict(sorted(record.vectors.items())),
         },
         ensure_ascii=True,  # a file name that is not UTF-8 (surrogate escapes) must not break the write
@@ -111,23 +105,14 @@ def decode(data: bytes) -> CommitRecord:
         return CommitRecord(
             generation=int(values["generation"]),
             folders=tuple(str(f) for f in values["folders"]),
-            manifest={
-                str(eid): (str(path), str(sha))
-                for eid, (path, sha) in values["manifest"].items()
-            },
-            failures={
-                str(path): (str(sha), str(why))
-                for path, (sha, why) in values["failures"].items()
-            },
+            manifest={str(eid): (str(path), str(sha)) for eid, (path, sha) in values["manifest"].items()},
+            failures={str(path): (str(sha), str(why)) for path, (sha, why) in values["failures"].items()},
             skipped={str(path): (str(sha), str(why)) for path, (sha, why) in values["skipped"].items()},
             keys={str(eid): str(key) for eid, key in values["keys"].items()},
             aliases={str(eid): tuple(str(name) for name in names) for eid, names in values["aliases"].items()},
             segment_ids=tuple(str(s) for s in values["segment_ids"]),
             documents=int(values["documents"]),
-            files={
-                str(name): (int(size), int(crc))
-                for name, (size, crc) in values["files"].items()
-            },
+            files={str(name): (int(size), int(crc)) for name, (size, crc) in values["files"].items()},
             vectors={str(k): str(v) for k, v in values.get("vectors", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -28,9 +28,7 @@ class DurableFileStorage(FileStorage):
     #: Called with (old name, new name) before each rename (Whoosh renames only tables of contents).
     before_rename: Callable[[str, str], None] | None = None
 
-    def create_file(
-        self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any
-    ) -> Any:
+    def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
         """Whoosh's ``create_file``; the file is synced to disk when it is closed."""
         given = kwargs.pop("onclose", None)
 

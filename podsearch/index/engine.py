@@ -38,8 +38,8 @@ from podsearch.index.language import to_whoosh
 from podsearch.index.querytree import Node
 from podsearch.index.schema import EPISODE, PARAGRAPH
 from podsearch.index.storage import IndexDir
-from podsearch.model import Episode
 from podsearch.index.vectors import open_table
+from podsearch.model import Episode
 from podsearch.text import terms
 
 #: How often a read is retried when a concurrent commit removed files under it.
@@ -98,9 +98,9 @@ class Generation:
         #: Live documents (episode documents included).
         self.document_count: int = searcher.doc_count()
         self._catalog: EpisodeCatalog | None = None
-
         #: The generation's paragraph vectors (:class:`~podsearch.index.vectors.VectorTable`), ``None`` without.
         self.vectors: Any = None
+
     # --- life ---------------------------------------------------------------------------
 
     def is_current(self) -> bool:

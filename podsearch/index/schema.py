@@ -22,6 +22,7 @@ from podsearch.text import WORD, fold, positions_of, stem, terms
 #: another value is rebuilt, never misread.
 SCHEMA_VERSION = 5
 
+
 class PodcastAnalyzer(Analyzer):
     """Whoosh's view of :func:`terms`, used by the query parser and highlighter."""
 
@@ -86,9 +87,7 @@ class FastText(fields.TEXT):
         field_boost: float = 1.0,
         terms_field: str | None = None,
     ):
-        super().__init__(
-            analyzer=PodcastAnalyzer(), phrase=phrase, stored=stored, field_boost=field_boost
-        )
+        super().__init__(analyzer=PodcastAnalyzer(), phrase=phrase, stored=stored, field_boost=field_boost)
         #: A STORED field that receives the value's terms, space-separated, so the
         #: re-ranker reads them instead of analysing the text again at query time.
         self.terms_field = terms_field

@@ -105,7 +105,7 @@ def collector_paused() -> Iterator[None]:
 class _Field:
     """What the writer needs to know about one schema field, looked up once."""
 
-    __slots__ = ("name", "field", "positional", "indexed", "scorable", "stored", "column", "boost", "terms_field")
+    __slots__ = ("boost", "column", "field", "indexed", "name", "positional", "scorable", "stored", "terms_field")
 
     def __init__(self, name: str, field: Any, schema: Any) -> None:
         self.name = name
@@ -124,7 +124,7 @@ class _Field:
 class _Postings:
     """One term's postings in document order (the values already encoded)."""
 
-    __slots__ = ("docnums", "weights", "values")
+    __slots__ = ("docnums", "values", "weights")
 
     def __init__(self) -> None:
         self.docnums: list[int] = []
@@ -346,15 +346,11 @@ class _TermWriter:
             ids, raw = docnums[begin:end], weights[begin:end]
             stored = array("f", raw)
             low, high = self._length_range(ids)
-            data = dumps(
-                (_gaps(ids), _mini_weights(stored), self._mini_values(values[begin:end])), BLOCK_PROTOCOL
-            )
+            data = dumps((_gaps(ids), _mini_weights(stored), self._mini_values(values[begin:end])), BLOCK_PROTOCOL)
             if self._compression:
                 data = zlib.compress(data, self._compression)
             top = max(raw)
-            head = dumps(
-                (len(ids), ids[-1], top, self._compression, length_to_byte(low), length_to_byte(high)), 2
-            )
+            head = dumps((len(ids), ids[-1], top, self._compression, length_to_byte(low), length_to_byte(high)), 2)
             size_and_last = len(head) + len(data)
             file.write(pack_int(-size_and_last if end >= count else size_and_last) + head + data)
             # as W3TermInfo.add_block

@@ -78,7 +78,7 @@ def _hardened(base: type) -> type:
       depth, stops at :data:`MAX_NESTING` levels as libyaml does.
     """
 
-    class HardenedLoader(base):  # type: ignore[misc,valid-type]
+    class HardenedLoader(base):
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
             self.merge_budget = MAX_MERGED_ENTRIES
@@ -133,7 +133,7 @@ def _hardened(base: type) -> type:
 
     for tag in ("bool", "int", "float", "timestamp"):
         name = f"tag:yaml.org,2002:{tag}"
-        HardenedLoader.add_constructor(name, _lenient(base.yaml_constructors[name]))
+        HardenedLoader.add_constructor(name, _lenient(base.yaml_constructors[name]))  # type: ignore[attr-defined]
     HardenedLoader.__name__ = HardenedLoader.__qualname__ = f"Hardened{base.__name__}"
     return HardenedLoader
 
@@ -369,4 +369,5 @@ def _leaf_size(path: Path, value: Any) -> int:
 
 def kind_of(value: Any) -> str:
     """``"mapping"``, ``"list"``, ``"string"`` or the type's name, for messages."""
-    return {dict: "mapping", list: "list", str: "string"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "mapping", list: "list", str: "string"}
+    return names.get(type(value), type(value).__name__)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from itertools import pairwise
-from statistics import median
 
 from podsearch.model import EpisodeInfo
 
@@ -54,6 +53,8 @@ def _typical_gap(dated: list[tuple[int, date]]) -> float:
     """
     gaps = [(d1 - d0).days / (r1 - r0) for (r0, d0), (r1, d1) in pairwise(dated)]
     positive = [gap for gap in gaps[-RECENT_GAPS:] if gap > 0]
+    from statistics import median  # here: statistics costs a search process ~3 ms to import
+
     return float(median(positive)) if positive else float(DEFAULT_GAP_DAYS)
 
 

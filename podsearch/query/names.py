@@ -11,7 +11,6 @@ episode's title, points at episodes the re-ranker puts first
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -120,6 +119,8 @@ class Names:
             for word in self.field_words(field):
                 if word.isalpha():
                     candidates.setdefault(word, word.title())
+        import difflib  # only for the error message: not every search process pays for it
+
         close = difflib.get_close_matches(folded, list(candidates), n=SUGGESTIONS, cutoff=0.6)
         if not close:  # a word of a name: "konig" for "Ellen König"
             words = folded.split()

@@ -42,6 +42,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
 EXCEPTIONS = {
     # the Porter stemmer is a pure function shipped with Whoosh, not its storage engine
     ("podsearch.text", "whoosh.lang.porter"),
+    # for the type checker only (dataclass_transform on Python 3.10), never imported at run time
+    ("podsearch.index.querytree", "typing_extensions"),
     # Jupyter looks for _repr_html_ on the result objects themselves: they call the notebook
     # renderer lazily, when a notebook asks for HTML
     ("podsearch.model", "podsearch.output.notebook"),

@@ -36,7 +36,9 @@ def frozen(cls: type[_T]) -> type[_T]:
     fields = tuple(cls.__dict__.get("__annotations__", {}))  # noqa: RUF063 (the class's own, as written)
     defaults = {name: cls.__dict__[name] for name in fields if name in cls.__dict__}
     namespace = {k: v for k, v in cls.__dict__.items() if k not in fields and k not in ("__dict__", "__weakref__")}
-    built = type(cls.__name__, (_Frozen,), {**namespace, "__slots__": fields, "_fields": fields, "_defaults": defaults})
+    built = type(
+        cls.__name__, (_Frozen,), {**namespace, "__slots__": fields, "__match_args__": fields, "_defaults": defaults}
+    )
     return built
 
 
@@ -44,40 +46,41 @@ class _Frozen:
     """Generic ``__init__``, equality, hash and repr from ``_fields``; attributes cannot change."""
 
     __slots__ = ()
-    _fields: tuple[str, ...] = ()
+    __match_args__: tuple[str, ...] = ()  # the fields, in order (as a dataclass has them)
     _defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if len(args) > len(self._fields):
-            raise TypeError(f"{type(self).__name__} takes at most {len(self._fields)} arguments")
-        values = {**self._defaults, **dict(zip(self._fields, args, strict=False)), **kwargs}
-        unknown = set(values) - set(self._fields)
-        missing = [name for name in self._fields if name not in values]
+        if len(args) > len(self.__match_args__):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self.__match_args__)} arguments")
+        values = {**self._defaults, **dict(zip(self.__match_args__, args, strict=False)), **kwargs}
+        unknown = set(values) - set(self.__match_args__)
+        missing = [name for name in self.__match_args__ if name not in values]
         if unknown or missing:
             raise TypeError(f"{type(self).__name__}: unknown {sorted(unknown)}, missing {missing}")
-        for name in self._fields:
+        for name in self.__match_args__:
             object.__setattr__(self, name, values[name])
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is frozen")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._values() == self._values()
+        return type(other) is type(self) and _values(other) == _values(self)
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._values()))
+        return hash((type(self).__name__, _values(self)))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
         return f"{type(self).__name__}({shown})"
+
+
+def _values(node: object) -> tuple[Any, ...]:
+    return tuple(getattr(node, name) for name in node.__match_args__)  # type: ignore[attr-defined]
 
 
 def replace(node: _T, **changes: Any) -> _T:
     """A copy of a node with some fields changed (as :func:`dataclasses.replace`)."""
-    values = {name: getattr(node, name) for name in node._fields}  # type: ignore[attr-defined]
+    values = {name: getattr(node, name) for name in node.__match_args__}  # type: ignore[attr-defined]
     return type(node)(**{**values, **changes})
 
 

@@ -305,3 +305,27 @@ def test_corpus_quote_and_typo(corpus_index: podsearch.Index) -> None:
     assert "full-stack data scientist is similar to an ML engineer" in results[0].text
     typo = corpus_index.search("that you lerned that in the")
     assert typo.suggestion is not None and typo.hits
+
+
+def test_a_line_said_twice_is_one_moment(tmp_path: Path) -> None:
+    """The same words at two moments of one episode (a question asked again) show once, in every view."""
+    folder = tmp_path / "episodes"
+    asked = "Could you tell us about your favourite recommendation systems?"
+    write_episode(
+        folder,
+        "asked-twice",
+        [
+            ("Host", 10, asked),
+            ("Guest", 20, FILLER),
+            ("Host", 300, asked),
+            ("Guest", 310, "Recommendation systems rank."),
+        ],
+    )
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder)
+    for options in ({}, {"sort": "date"}, {"group_by": "episode"}):
+        results = index.search("favourite recommendation systems", **options)
+        shown = results.groups[0].hits if results.groups else results.hits
+        texts = [hit.text for hit in shown]
+        assert texts.count(asked) == 1, options
+        assert "Recommendation systems rank." in texts, options

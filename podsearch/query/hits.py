@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from podsearch.index.catalog import EpisodeCatalog
@@ -160,6 +160,25 @@ def one_per_episode(
     return chosen
 
 
+def distinct(pairs: Iterable[tuple[float, int]], make: Callable[[float, int], Hit], limit: int) -> tuple[Hit, ...]:
+    """The first ``limit`` hits of ``pairs``, each text of an episode once.
+
+    A transcript may say the same line twice at different moments (a question asked
+    again): one moment of it is enough, and the next result takes the other's place.
+    """
+    seen: set[tuple[str, str]] = set()
+    hits: list[Hit] = []
+    for score, doc in pairs:
+        if len(hits) == limit:
+            break
+        hit = make(score, doc)
+        key = (hit.episode.id, hit.text)
+        if key not in seen:
+            seen.add(key)
+            hits.append(hit)
+    return tuple(hits)
+
+
 def group(
     ranked: list[tuple[float, int]],
     matches: list[tuple[float, int]],
@@ -181,7 +200,7 @@ def group(
     )
     groups = []
     for episode in order[:limit]:
-        hits = tuple(make(score, doc) for score, doc in best[episode][:GROUP_HITS])
+        hits = distinct(best[episode], make, GROUP_HITS)
         groups.append(
             EpisodeGroup(episode=hits[0].episode, hits=hits, count=counts[episode], score=best[episode][0][0])
         )

@@ -112,8 +112,8 @@ def _assemble(
         groups = assemble.group(ranked, first.matches, catalog.episode_of, make, limit)
         return tuple(group.hits[0] for group in groups), groups
     if sort == "date":
-        return tuple(make(s, d) for s, d in assemble.by_date(first.matches, catalog)[:limit]), ()
-    return tuple(make(score, doc) for score, doc in ranked[:limit]), ()
+        return assemble.distinct(assemble.by_date(first.matches, catalog), make, limit), ()
+    return assemble.distinct(ranked, make, limit), ()
 
 
 def _check_options(limit: int, sort: str, group_by: str | None, context: int) -> None:

@@ -38,7 +38,6 @@ from podsearch.index.language import to_whoosh
 from podsearch.index.querytree import Node
 from podsearch.index.schema import EPISODE, PARAGRAPH
 from podsearch.index.storage import IndexDir
-from podsearch.index.vectors import open_table
 from podsearch.model import Episode
 from podsearch.text import terms
 
@@ -250,7 +249,11 @@ def open_generation(store: IndexDir) -> Generation:
     searcher = store.open().searcher()
     try:
         record = store.check_integrity(searcher.reader().generation())
-        table = open_table(store.path, record)  # mapped now, so a later commit cannot delete it first
+        table = None
+        if record.vectors:  # the vector module (and numpy) only for a generation that has vectors
+            from podsearch.index.vectors import open_table
+
+            table = open_table(store.path, record)  # mapped now, so a later commit cannot delete it first
         for leaf, _ in searcher.reader().leaf_readers():
             segments.open_lazy_files(leaf)
         if not searcher.up_to_date():

@@ -19,17 +19,19 @@ reaches the results.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podsearch.errors import QueryError
 from podsearch.model import EpisodeGroup, Hit, Results
 from podsearch.query import hits as assemble
-from podsearch.query import hybrid
 from podsearch.query.candidates import FirstStage, candidates_wanted, first_stage
 from podsearch.query.context import SearchContext
 from podsearch.query.parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.pipeline.parse``
 from podsearch.query.plan import Filters, QueryPlan, analyse
 from podsearch.query.rerank import Paragraphs, rerank
+
+if TYPE_CHECKING:
+    from podsearch.query import hybrid
 
 SORTS = ("relevance", "date")
 
@@ -67,11 +69,14 @@ def search(
         chosen = first.matches
     meaning = None
     table = context.generation.vectors
-    if query_vector is not None and sort == "relevance" and hybrid.usable(table, plan, mode):
-        grouping = group_by == "episode"
-        meaning = hybrid.search_vectors(context, table, plan, first, query_vector, mode, grouping)
-        chosen = hybrid.widen(chosen, meaning)
-        first = hybrid.with_nearest(first, meaning)
+    if query_vector is not None and sort == "relevance":
+        from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
+
+        if hybrid.usable(table, plan, mode):
+            grouping = group_by == "episode"
+            meaning = hybrid.search_vectors(context, table, plan, first, query_vector, mode, grouping)
+            chosen = hybrid.widen(chosen, meaning)
+            first = hybrid.with_nearest(first, meaning)
     ranked = rerank(context, plan, first, chosen, paragraphs)
     if meaning is not None:
         ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode")
@@ -106,7 +111,11 @@ def _assemble(
 
     def make(score: float, doc: int) -> Hit:
         hit = assemble.make_hit(catalog, paragraphs.__getitem__, doc, score, plan.highlight, context_paragraphs)
-        return hybrid.matched(hit, doc, meaning) if meaning is not None else hit
+        if meaning is None:
+            return hit
+        from podsearch.query import hybrid
+
+        return hybrid.matched(hit, doc, meaning)
 
     if group_by == "episode":
         groups = assemble.group(ranked, first.matches, catalog.episode_of, make, limit)

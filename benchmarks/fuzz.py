@@ -49,6 +49,7 @@ import podsearch  # noqa: E402  (after the path is set)
 from podsearch.records import episode_record  # noqa: E402
 from podsearch.timecode import MAX_SECONDS  # noqa: E402
 from tests.hostile_yaml import FRAGMENTS as LIGHT_FRAGMENTS  # noqa: E402
+from tests.hostile_yaml import SYNTAX  # noqa: E402
 
 T = TypeVar("T")
 MOMENT = re.compile(r"https://www\.youtube\.com/watch\?v=[A-Za-z0-9_-]{11}&t=\d+s")
@@ -74,53 +75,6 @@ FRAGMENTS = [
     b"x: !!binary aGVsbG8=\n",
     b"- line: " + b"word " * 200_000 + b"\n",
     b"guests: ['../../etc/passwd', '/etc/passwd', '..']\n",
-]
-SYNTAX = [
-    '"',
-    "'",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    "*",
-    "?",
-    "~",
-    "^",
-    ":",
-    "+",
-    "-",
-    "<",
-    ">",
-    "=",
-    "\\",
-    "/",
-    "AND",
-    "OR",
-    "NOT",
-    "ANDNOT",
-    "ANDMAYBE",
-    "REQUIRE",
-    "TO",
-    "text:",
-    "speaker:",
-    "guest:",
-    "season:",
-    "episode:",
-    "kind:",
-    "eid:",
-    "path:",
-    "meta:",
-    "foo:",
-    "2",
-    "1.5",
-    "-1",
-    "99999999999999999999",
-    "\x00",
-    "\x1b[",
-    "\t",
-    "\n",
 ]
 OPTIONS: list[dict[str, Any]] = [
     {},

@@ -1,4 +1,4 @@
-"""Hostile YAML fragments, shared by the reader's Hypothesis tests and ``benchmarks/fuzz.py``."""
+"""Hostile YAML fragments and query syntax, shared by the Hypothesis tests and ``benchmarks/fuzz.py``."""
 
 #: YAML that tries to hurt: aliases, tags, odd scalars, fences, deep brackets.
 FRAGMENTS = [
@@ -41,4 +41,54 @@ FRAGMENTS = [
     b"x: !!set {a, b}\n",
     b"x: !!omap [{a: 1}]\n",
     b"- header: [list, header]\n",
+]
+
+#: Pieces of query syntax that hostile-query tests and the fuzz script combine with words.
+SYNTAX = [
+    '"',
+    "'",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "*",
+    "?",
+    "~",
+    "^",
+    ":",
+    "+",
+    "-",
+    "<",
+    ">",
+    "=",
+    "\\",
+    "/",
+    "AND",
+    "OR",
+    "NOT",
+    "ANDNOT",
+    "ANDMAYBE",
+    "REQUIRE",
+    "TO",
+    "text:",
+    "speaker:",
+    "guest:",
+    "season:",
+    "episode:",
+    "kind:",
+    "eid:",
+    "path:",
+    "meta:",
+    "foo:",
+    "2",
+    "1.5",
+    "-1",
+    "99999999999999999999",
+    " ",
+    "\t",
+    "\x00",
+    "\x1b[",
+    "\n",
 ]

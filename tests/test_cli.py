@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from typer.main import get_command
-from typer.testing import CliRunner
 
 import podsearch
 from podsearch.cli import deferred, exits, fastparse, launcher, spec
@@ -27,6 +26,7 @@ from podsearch.cli.app import app
 from podsearch.index.storage import IndexDir
 from podsearch.records import HIT_FIELDS
 
+from .cli_support import invoke
 from .conftest import BUNDLED
 from .factory import CAREERS, CONTRACTS, VECTORS, write_episode, write_person
 
@@ -36,21 +36,11 @@ LINK_2433 = "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=2433s"
 LINK_3356 = "https://www.youtube.com/watch?v=d9xVXqKq3sU&t=3356s"
 HEADER = re.compile(r"^\d+ moments matched, showing \d+ \(\d+ ms\)$")
 
-runner = CliRunner()
-
 
 @pytest.fixture(autouse=True)
 def _keep_sys_modules(monkeypatch: pytest.MonkeyPatch) -> None:
     """In this process the fast path must not swap modules for stand-ins (tested in a subprocess)."""
     monkeypatch.setattr(deferred, "defer_unused_imports", lambda: None)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """Run the typer app; (exit code, stdout, stderr)."""
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def blocks(stdout: str) -> list[list[str]]:

@@ -16,27 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 import podsearch
 import podsearch.api
 from podsearch.cli import exits, spec
-from podsearch.cli.app import app
 from podsearch.model import UpdateReport, VerifyReport
 
+from .cli_support import invoke
 from .conftest import ROOT
 from .test_indexer import make_folder
-
-runner = CliRunner()
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """Run the typer app; (exit code, stdout, stderr)."""
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
 
 # --- check -------------------------------------------------------------------------------------------------
 

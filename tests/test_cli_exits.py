@@ -16,12 +16,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import podsearch
 import podsearch.errors
 from podsearch.cli import deferred, exits, launcher
-from podsearch.cli.app import app
 from podsearch.errors import (
     DiskFullError,
     EpisodeError,
@@ -42,6 +40,7 @@ from podsearch.errors import (
     UsageError,
 )
 
+from .cli_support import invoke
 from .conftest import BUNDLED
 
 QUERY = "full-stack data scientist"
@@ -49,7 +48,6 @@ CRASH_LINE = re.compile(
     r"^Error: unexpected RuntimeError: boom on two lines; the full traceback is in "
     r"(\S+podsearch-crash-\S+\.txt), or run again with --debug$"
 )
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
@@ -62,14 +60,6 @@ def _private_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def bundled(bundled_index: podsearch.Index) -> str:
     return str(bundled_index.path)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """Run the typer app; (exit code, stdout, stderr)."""
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def console_script(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

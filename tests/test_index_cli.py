@@ -11,19 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import podsearch
 from podsearch.cli import fastparse, spec
-from podsearch.cli.app import app
 from podsearch.index.indexer import Progress
 from podsearch.index.schema import SCHEMA_VERSION
 from podsearch.index.storage import INDEX_NAME, IndexDir
 from podsearch.output import indexing
 
+from .cli_support import invoke
 from .test_indexer import BROKEN, break_file, make_folder, write_show
 
-runner = CliRunner()
 SUMMARY = re.compile(
     r"^(\d+) added, (\d+) updated, (\d+) removed, (\d+) unchanged, (\d+) failed; "
     r"([\d,]+) paragraphs indexed in \d+\.\d\d s( \(full rebuild\))?$"
@@ -35,14 +33,6 @@ def counts(summary: str, fields: int = 5) -> tuple[str | None, ...]:
     match = SUMMARY.match(summary)
     assert match, summary
     return match.groups()[:fields]
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """Run the typer app; (exit code, stdout, stderr)."""
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

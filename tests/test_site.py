@@ -14,26 +14,15 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import podsearch
-from podsearch.cli.app import app
 from podsearch.index import writing
 from podsearch.index.storage import IndexDir
 from podsearch.reading import frontmatter
 
+from .cli_support import invoke
 from .conftest import PEOPLE
 from .factory import write_episode
-
-runner = CliRunner()
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """Run the typer app; (exit code, stdout, stderr)."""
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def lay_out_site(root: Path, podcast: Path, names: list[str] | None = None) -> Path:

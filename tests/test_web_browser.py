@@ -8,7 +8,6 @@ page's script keeps on it. ``.ci/install-browser`` installs Chromium in CI.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,10 @@ import pytest
 
 import podsearch
 
-from .web_support import HOSTILE_TITLE, IMG, SCRIPT, VIDEO, running_server, write_corpus
+from .web_support import CHROMIUM, CHROMIUM_ARGS, HOSTILE_TITLE, IMG, SCRIPT, VIDEO, running_server, write_corpus
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EMBED = "https://www.youtube-nocookie.com/embed/"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium (run .ci/install-browser)")

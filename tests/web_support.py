@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,19 @@ from podsearch.web.app import create_app
 from podsearch.web.server import url_of
 
 from .factory import write_episode, write_person
+
+#: Debian's Chromium and the flags it runs headless with here (no outside connections).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 #: The video id of the crafted episode with chapters.
 VIDEO = "vvvvvvvvvv1"

@@ -172,7 +172,7 @@ class Index:
         def run(generation: Generation) -> Results:
             chosen, vector = self._query_vector(generation, query, mode)
             return q.search(
-                self._search_context(),
+                self._search_context(generation),
                 query,
                 limit=limit,
                 filters=filters,
@@ -299,11 +299,10 @@ class Index:
             self._generation = open_generation(self._store)  # safe to keep across commits
         return self._generation
 
-    def _search_context(self) -> SearchContext:
+    def _search_context(self, generation: Generation) -> SearchContext:
         """The query layer's state for the open generation (made on first use)."""
         from podsearch.query.context import SearchContext
 
-        generation = self._current_generation()
         if self._context is None or self._context.generation is not generation:
             self._context = SearchContext.for_generation(generation)
         return self._context

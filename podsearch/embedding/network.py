@@ -54,11 +54,6 @@ class Bert:
         """Length of the output vectors."""
         return int(self.word_embeddings.shape[1])
 
-    @property
-    def max_positions(self) -> int:
-        """The longest input the position embeddings cover."""
-        return int(self.position_embeddings.shape[0])
-
     @classmethod
     def from_weights(cls, weights: dict[str, Any], config: dict[str, Any]) -> Bert:
         """Build from a ``BertModel`` state dict (names as in Hugging Face's ``model.safetensors``).

@@ -430,11 +430,6 @@ def fresh_index(storage: Any, schema: Any, indexname: str, after_generation: int
     return _FreshIndex(storage, schema, indexname, after_generation)
 
 
-def index_segments(ix: Any) -> list[Any]:
-    """The segments of an open Whoosh index's latest generation."""
-    return list(ix._segments())
-
-
 def close_segment(writer: BulkSegmentWriter) -> Any:
     """Write a worker's segment and close its writer; the segment (to commit in the parent).
 

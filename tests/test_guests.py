@@ -104,6 +104,33 @@ def test_a_query_naming_a_guest_ranks_their_episode_and_words_first(named: podse
     assert named.search("ellen konig")[0].episode.id == "s07e08"
 
 
+def test_a_guest_name_alone_opens_on_the_guest_speaking(tmp_path: Path) -> None:
+    """The host says the name; the guest never does: their first long answer comes first, and is counted."""
+    folder = tmp_path / "episodes"
+    write_person(folder.parent / "people", "ellenkonig", "Ellen König")
+    long_answer = "I studied physics, then I built forecasting models at a retailer for " + "many " * 20 + "years."
+    write_episode(
+        folder,
+        "koenig",
+        [
+            ("Alexey", 10, "Welcome, Ellen König. Ellen works on forecasting."),
+            ("Ellen", 20, "Thanks for having me."),
+            ("Alexey", 30, "Tell us about your career, Ellen."),
+            ("Ellen", 40, long_answer),
+        ],
+        title="Forecasting at Scale",
+        guests=["ellenkonig"],
+    )
+    with podsearch.Index(tmp_path / "index") as index:
+        index.update(folder)
+        results = index.search("Ellen König")
+        assert results[0].who == "Ellen König" and results[0].text.startswith("I studied physics")
+        assert results.total == len(results) == 3  # the two mentions and the answer; not "thanks"
+        result = runner.invoke(app, ["search", "ellen konig", "--index", str(index.path)])
+        assert result.exit_code == 0
+        assert result.output.index("I studied physics") < result.output.index("Welcome")
+
+
 def test_a_title_query_ranks_the_episode_first(tmp_path: Path) -> None:
     folder = tmp_path / "episodes"
     write_episode(
@@ -132,6 +159,7 @@ def test_a_title_query_ranks_the_episode_first(tmp_path: Path) -> None:
 def test_corpus_guest_name_finds_the_guest_episode(corpus_index: podsearch.Index) -> None:
     results = corpus_index.search("Willem Pienaar")
     assert results[0].episode.guest_names == ("Willem Pienaar",)
+    assert results[0].who == "Willem Pienaar"  # his own words, not the host's "Welcome, Willem."
     hits = corpus_index.search("Willem Pienaar feature stores")
     assert hits[0].episode.guest_names == ("Willem Pienaar",) and hits[0].who == "Willem Pienaar"
 

@@ -86,7 +86,7 @@ def search(
     return Results(
         query=text,
         hits=hits,
-        total=first.total,
+        total=first.total + _named_extras(plan, first, ranked),
         suggestion=plan.suggestion,
         elapsed=time.perf_counter() - began,
         groups=groups,
@@ -123,6 +123,15 @@ def _assemble(
     if sort == "date":
         return assemble.distinct(assemble.by_date(first.matches, catalog), make, limit), ()
     return assemble.distinct(ranked, make, limit), ()
+
+
+def _named_extras(plan: QueryPlan, first: FirstStage, ranked: list[tuple[float, int]]) -> int:
+    """How many moments the episodes a query names added without the query's words (a guest's
+    first answers, the opening of an episode): they are shown, so they are counted."""
+    if not plan.guests and not plan.titles:
+        return 0
+    matched = {doc for _, doc in first.matches}
+    return sum(1 for _, doc in ranked if doc not in matched)
 
 
 def _check_options(limit: int, sort: str, group_by: str | None, context: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 
+from podsearch.errors import QueryError
 from podsearch.index.engine import StoredParagraph
 from podsearch.query import ranking
 from podsearch.query.candidates import FirstStage
@@ -21,6 +22,7 @@ from podsearch.query.tuning import (
     EXACT_BOOST,
     EXACT_CHECKS,
     EXACT_WORDS,
+    GUEST_OPENING_WORDS,
     GUEST_WORDS_BOOST,
     K1,
     NAMED_CANDIDATES,
@@ -60,7 +62,7 @@ def rerank(
     if not plan.words.content:  # only field clauses: keep the first stage's order
         return chosen
     exact = exact_matches(context, plan, first, paragraphs)
-    named = named_candidates(context, plan, first)
+    named = named_candidates(context, plan, first) + guest_openings(context, plan, paragraphs)
     if exact or named:
         seen = {doc for _, doc in chosen}
         added = [doc for doc in dict.fromkeys([*sorted(exact), *named]) if doc not in seen]
@@ -109,8 +111,10 @@ def promote_named(
 ) -> list[tuple[float, int]]:
     """The best moment of each named episode (a guest's, a title's) first, the rest in their order.
 
-    A ``preferred`` moment (the guest's own words) with a score wins over the
-    episode's other moments. The promoted moments keep their order among
+    A ``preferred`` moment (the guest's own words) wins over the episode's
+    other moments, even one that does not hold the query's words: someone who
+    types a guest's name wants to hear the guest, not the host saying the name.
+    The promoted moments keep their order among
     themselves; their scores are raised above every other so that scores
     still fall down the list.
     """
@@ -121,7 +125,7 @@ def promote_named(
         best.setdefault(episode_of(pair[1]), pair)
     for pair in scored:
         episode = episode_of(pair[1])
-        if pair[1] in preferred and pair[0] > 0 and best[episode][1] not in preferred:
+        if pair[1] in preferred and best[episode][1] not in preferred:
             best[episode] = pair
     promoted = [pair for episode, pair in best.items() if episode in episodes]
     if not promoted:
@@ -177,6 +181,33 @@ def named_candidates(context: SearchContext, plan: QueryPlan, first: FirstStage)
         elif plan.restriction is None and plan.episodes is None:
             opening = (catalog.doc_at(episode, number) for number in range(NAMED_CANDIDATES))
             found.extend(doc for doc in opening if doc is not None)
+    return found
+
+
+def guest_openings(context: SearchContext, plan: QueryPlan, paragraphs: Paragraphs) -> list[int]:
+    """The first :data:`NAMED_CANDIDATES` paragraphs each guest a query names says in their episode.
+
+    Only paragraphs of :data:`GUEST_OPENING_WORDS` words or more count: a guest's
+    first long answer is usually who they are and what they do, where their
+    first words are "thanks for having me". A guest never heard (an episode
+    without a transcript) gives nothing.
+    """
+    found: list[int] = []
+    catalog = context.catalog
+    for episode, names in sorted(plan.guests.items()):
+        spoken: set[int] = set()
+        for name in names:
+            try:
+                spoken |= context.generation.matching(context.names.clause("speaker", name))
+            except QueryError:  # no speaker of that name
+                continue
+        opening = []
+        for doc in sorted(spoken & catalog.documents_of((episode,)), key=catalog.key):
+            if len(paragraphs[doc].terms) >= GUEST_OPENING_WORDS:
+                opening.append(doc)
+                if len(opening) == NAMED_CANDIDATES:
+                    break
+        found.extend(opening)
     return found
 
 

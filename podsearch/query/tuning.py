@@ -73,6 +73,9 @@ COVERAGE_FLOOR = 0.15
 #: episodes first (as one that is, or nearly is, an episode's title: see
 #: :func:`podsearch.query.rerank.promote_named`); the guest's own words there count this much more.
 GUEST_WORDS_BOOST = 4.0
+#: A named guest's paragraphs this long or longer are candidates even without the query's words
+#: (:func:`podsearch.query.rerank.guest_openings`): their first long answer says who they are.
+GUEST_OPENING_WORDS = 25
 #: A query of three content words or more matches a title when at least this share of its
 #: words are in the title and they make at least :data:`TITLE_COVERAGE` of the title's
 #: (shorter queries must be the title's words exactly).

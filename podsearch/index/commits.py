@@ -58,6 +58,8 @@ class CommitRecord:
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: the paragraph vectors, when the index has them: {"file": name, "model": fingerprint} (index/vectors.py)
     vectors: dict[str, str] = field(default_factory=dict)
+    #: the spelling dictionary's file name, "" without one (index/spellings.py)
+    spellings: str = ""
 
 
 def record_name(index_name: str, generation: int) -> str:
@@ -86,6 +88,7 @@ def encode(record: CommitRecord) -> bytes:
             "documents": record.documents,
             "files": {name: list(entry) for name, entry in sorted(record.files.items())},
             "vectors": dict(sorted(record.vectors.items())),
+            "spellings": record.spellings,
         },
         ensure_ascii=True,  # a file name that is not UTF-8 (surrogate escapes) must not break the write
         separators=(",", ":"),
@@ -114,6 +117,7 @@ def decode(data: bytes) -> CommitRecord:
             documents=int(values["documents"]),
             files={str(name): (int(size), int(crc)) for name, (size, crc) in values["files"].items()},
             vectors={str(k): str(v) for k, v in values.get("vectors", {}).items()},
+            spellings=str(values.get("spellings", "")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"unexpected content ({error})") from None

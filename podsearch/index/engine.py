@@ -37,6 +37,7 @@ from podsearch.index.documents import HitFields, episode_from_stored, hit_fields
 from podsearch.index.language import to_whoosh
 from podsearch.index.querytree import Node
 from podsearch.index.schema import EPISODE, PARAGRAPH
+from podsearch.index.spellings import Dictionary, open_dictionary
 from podsearch.index.storage import IndexDir
 from podsearch.model import Episode
 from podsearch.text import terms
@@ -99,6 +100,8 @@ class Generation:
         self._catalog: EpisodeCatalog | None = None
         #: The generation's paragraph vectors (:class:`~podsearch.index.vectors.VectorTable`), ``None`` without.
         self.vectors: Any = None
+        #: The generation's spelling dictionary (:class:`~podsearch.index.spellings.Dictionary`), ``None`` without.
+        self.spellings: Dictionary | None = None
 
     # --- life ---------------------------------------------------------------------------
 
@@ -254,6 +257,7 @@ def open_generation(store: IndexDir) -> Generation:
             from podsearch.index.vectors import open_table
 
             table = open_table(store.path, record)  # mapped now, so a later commit cannot delete it first
+        dictionary = open_dictionary(store.path, record)  # mapped now, like the vectors
         for leaf, _ in searcher.reader().leaf_readers():
             segments.open_lazy_files(leaf)
         if not searcher.up_to_date():
@@ -263,6 +267,7 @@ def open_generation(store: IndexDir) -> Generation:
         raise
     generation = Generation(searcher)
     generation.vectors = table
+    generation.spellings = dictionary
     return generation
 
 

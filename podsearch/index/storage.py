@@ -60,6 +60,8 @@ _SEGMENT_FILE = re.compile(rf"({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 _RECORD = record_pattern(INDEX_NAME)
 #: A generation's paragraph vectors (podsearch/index/vectors.py)
 _VECTORS = re.compile(rf"{INDEX_NAME}_vectors-\d+\.vec$")
+#: A generation's spelling dictionary (podsearch/index/spellings.py)
+_SPELLINGS = re.compile(rf"{INDEX_NAME}_spellings-\d+\.dic$")
 #: Whoosh's temporary folder of a writer (``podsearch_s3.tmp``).
 TEMP_FOLDER = f"{INDEX_NAME}.tmp"
 
@@ -278,7 +280,7 @@ class IndexDir:
                 stale = True
             elif match is not None and match.group(1) != INDEX_NAME:
                 stale = other_versions
-            elif _VECTORS.match(name):
+            elif _VECTORS.match(name) or _SPELLINGS.match(name):
                 stale = name not in keep if keep is not None else not committed
             elif _TOC.match(name) or _RECORD.match(name) or _SEGMENT_FILE.match(name):
                 if keep is not None:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from podsearch.errors import EpisodeError, NotAnEpisode, PodsearchError
-from podsearch.index import indexer, vectors
+from podsearch.index import indexer, spellings, vectors
 from podsearch.index.commits import CommitRecord, describe_files, encode, record_name
 from podsearch.index.documents import episode_documents, episode_from_stored
 from podsearch.index.durable import DurableFileStorage
@@ -213,7 +213,10 @@ def _write(
 
         def write_record(segments: list[Any], generation: int, toc: str) -> None:
             with_vectors = vectors.commit(store.path, storage, segments, record, state, read, generation)
-            committed.append(_write_record(store, with_vectors, segments, generation, toc, state))
+            complete = spellings.commit(
+                store.path, storage, segments, with_vectors, state, read, generation, plan.rebuild
+            )
+            committed.append(_write_record(store, complete, segments, generation, toc, state))
 
         writer.commit_segments([segment for segment, _ in built.segments], plan.rebuild, write_record)
     except BaseException:
@@ -308,7 +311,7 @@ def _write_record(
     """Write the generation's record, synced, naming every file of ``segments`` and the table of contents."""
     ids = tuple(segment.segment_id() for segment in segments)
     final_toc = f"_{INDEX_NAME}_{generation}.toc"
-    names = [*store.segment_files(ids), final_toc, *vectors.files_of(record)]
+    names = [*store.segment_files(ids), final_toc, *vectors.files_of(record), *spellings.files_of(record)]
     files = describe_files(store.path, names, state.files, renamed={final_toc: toc})
     complete = replace(
         record,

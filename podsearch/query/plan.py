@@ -149,6 +149,10 @@ def _correct(text: str, node: qt.Node, context: SearchContext, names: set[str]) 
 
 def _correction(typed: str, context: SearchContext) -> tuple[str, str] | None:
     """The correction of one unknown word: up to two edits away for long words, else one."""
+    dictionary = context.generation.spellings
+    if dictionary is not None:
+        return spelling.suggest(typed, context.paragraphs_with, dictionary)
+    # an index written before there were dictionaries
     if len(fold(typed)) >= TWO_EDITS_LENGTH and fold(typed).isalpha():
         found = spelling.correct_far(typed, context.paragraphs_with, context.lexicon, context.surfaces)
         if found:

@@ -13,13 +13,22 @@ Words of eight letters or more are corrected up to two edits away
 generate (a few hundred thousand), so the index's terms are searched instead
 (:class:`Lexicon`), and the candidates are checked on the words the corpus
 really writes.
+
+An index that keeps a spelling dictionary (:mod:`podsearch.index.spellings`,
+written at commit time) is corrected with :func:`suggest` instead: the
+dictionary's symmetric-delete table names the few corpus words that may be
+within reach, an edit distance checks them, and only those are stemmed.
+Same rules: one edit for words of 4 to 7 letters, up to two from 8, fewest
+edits first, then the most paragraphs of the word's stem. The functions above
+serve indexes written before there were dictionaries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from podsearch.query.tuning import SPELLING_MAX_LENGTH, SPELLING_MIN_LENGTH
+from podsearch.index.spellings import Dictionary
+from podsearch.query.tuning import SPELLING_MAX_LENGTH, SPELLING_MIN_LENGTH, TWO_EDITS_LENGTH
 from podsearch.text import fold, stem
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -183,3 +192,30 @@ def correct_far(
 
 #: Near terms whose written forms are looked up (each costs a few stored paragraphs).
 FAR_CANDIDATES = 8
+
+
+# --- with the index's dictionary ------------------------------------------------------------
+
+
+def suggest(word: str, frequency: Callable[[str], int], dictionary: Dictionary) -> tuple[str, str] | None:
+    """``(corrected word, its stem)`` for a typed word the index does not know, from the index's dictionary.
+
+    A correction is a word the corpus writes, one edit from a word of 4 to 7
+    letters, up to two from a longer one; the fewest edits win, then the
+    most paragraphs of its stem (``frequency(stem)``: one that no longer
+    occurs is never chosen), then the most paragraphs of the word itself.
+    """
+    word = fold(word)
+    if not SPELLING_MIN_LENGTH <= len(word) <= SPELLING_MAX_LENGTH or not word.isalpha():
+        return None
+    bound = 2 if len(word) >= TWO_EDITS_LENGTH else 1
+    best: tuple[int, int, int, str, str] | None = None  # (edits, -stem's paragraphs, -word's, word, stem)
+    for candidate, seen in dictionary.candidates(word, bound):
+        edits = distance(word, candidate, bound)
+        if not 0 < edits <= bound or (best is not None and edits > best[0]):
+            continue
+        term = stem(candidate)
+        count = frequency(term)
+        if count and (best is None or (edits, -count, -seen, candidate) < best[:4]):
+            best = (edits, -count, -seen, candidate, term)
+    return (best[3], best[4]) if best else None

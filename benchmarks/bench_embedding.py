@@ -1,8 +1,9 @@
 """Embedding speed and cost of podsearch's all-MiniLM-L6-v2 encoder (numpy, no PyTorch) on the real corpus.
 
-Embeds a random sample of the corpus's paragraphs (alone, and with the paragraph before and after
-as context) and projects the time for the whole corpus from it: the sample is drawn uniformly, so
-its mean cost per paragraph is the corpus's. Also measures loading the model, tokenizing every
+Embeds a random sample of what the index embeds (each paragraph with its episode's title, each
+episode's title and description) and of the paragraphs with their neighbours as context, and
+projects the time for the whole corpus from it: the sample is drawn uniformly, so its mean cost
+per text is the corpus's. Also measures loading the model, tokenizing every
 paragraph, one short query's latency, and the process's peak memory. Needs the ``semantic`` extra
 and a model (see podsearch.embedding.sources).
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import podsearch  # noqa: E402
 from podsearch.embedding import Encoder  # noqa: E402
+from podsearch.embedding.passages import episode_passages  # noqa: E402
 from podsearch.model import Episode  # noqa: E402
 
 CORPUS = Path(os.environ.get("PODSEARCH_CORPUS") or ROOT.parent / "shared" / "corpus") / "datatalks" / "podcast"
@@ -41,25 +43,51 @@ QUERIES = [
 
 
 def corpus_texts(folder: Path) -> tuple[list[str], list[str]]:
-    """Every paragraph, and every paragraph with its neighbours in the same episode as context."""
-    alone: list[str] = []
+    """What the index embeds (each paragraph with its episode's title, and each episode's title and
+    description: :func:`episode_passages`), and every paragraph with its neighbours as context."""
+    indexed: list[str] = []
     context: list[str] = []
     for episode in podsearch.read_folder(folder):
         if not isinstance(episode, Episode):
             continue
+        indexed.extend(episode_passages(episode)[1])
         texts = [p.text for p in episode.paragraphs]
-        alone.extend(texts)
         context.extend(" ".join(texts[max(0, i - 1) : i + 2]) for i in range(len(texts)))
-    return alone, context
+    return indexed, context
 
 
-def embed_rate(encoder: Encoder, texts: list[str], sample: int, seed: int, batch_size: int) -> tuple[float, float]:
-    """(texts per second, seconds projected for all ``texts``) from a uniform sample."""
+def embed_rate(
+    encoder: Encoder, texts: list[str], sample: int, seed: int, batch_size: int
+) -> tuple[float, float, float]:
+    """(texts per second, tokens per second, seconds projected for all ``texts``) from a uniform sample."""
     chosen = random.Random(seed).sample(texts, min(sample, len(texts)))
+    tokens = sum(len(encoder.tokens(text)) for text in chosen)
     started = time.perf_counter()
     encoder.encode(chosen, batch_size=batch_size)
     elapsed = time.perf_counter() - started
-    return len(chosen) / elapsed, elapsed / len(chosen) * len(texts)
+    return len(chosen) / elapsed, tokens / elapsed, elapsed / len(chosen) * len(texts)
+
+
+def query_paths(encoder: Encoder, queries: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds per query through the batch path (a padded batch of one) and the single-text path,
+    alternating so that both see the same load; the query cache is bypassed (each call runs the model)."""
+    import numpy as np
+
+    network = encoder.network
+    batch_ms: list[float] = []
+    single_ms: list[float] = []
+    with encoder._single_threaded_blas():
+        for query in QUERIES:  # warm the caches
+            network.embed_one(encoder.tokens(query))
+        for query in queries:
+            ids = encoder.tokens(query)
+            t = time.perf_counter()
+            network.embed(np.array([ids], dtype=np.int64), np.array([len(ids)], dtype=np.int64))
+            batch_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            network.embed_one(ids)
+            single_ms.append((time.perf_counter() - t) * 1000)
+    return batch_ms, single_ms
 
 
 def main() -> None:
@@ -75,45 +103,46 @@ def main() -> None:
     started = time.perf_counter()
     encoder = Encoder.load(args.model)
     load_s = time.perf_counter() - started
-    alone, context = corpus_texts(CORPUS)
+    indexed, context = corpus_texts(CORPUS)
 
     started = time.perf_counter()
-    lengths = [len(encoder.tokens(text)) for text in alone]
+    lengths = [len(encoder.tokens(text)) for text in indexed]
     tokenize_s = time.perf_counter() - started
     context_lengths = [len(encoder.tokens(text)) for text in context]
 
-    encoder.encode(QUERIES)  # warm the caches before timing queries
-    latencies = []
-    for _ in range(5):
-        for query in QUERIES:
-            t = time.perf_counter()
-            encoder.encode([query])
-            latencies.append((time.perf_counter() - t) * 1000)
+    batch_ms, single_ms = query_paths(encoder, QUERIES * 5)
 
-    rate, projected = embed_rate(encoder, alone, args.sample, args.seed, args.batch_size)
-    context_rate, context_projected = embed_rate(encoder, context, args.sample, args.seed, args.batch_size)
+    load_before = os.getloadavg()[0]
+    rate, token_rate, projected = embed_rate(encoder, indexed, args.sample, args.seed, args.batch_size)
+    context_rate, context_token_rate, context_projected = embed_rate(
+        encoder, context, args.sample, args.seed, args.batch_size
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"model: {encoder.files.describe()}, {encoder.dimensions} dimensions, max {encoder.max_tokens} tokens")
     print(f"load: {load_s:.2f} s; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
-        f"corpus: {len(alone):,} paragraphs, {sum(lengths):,} tokens (mean {statistics.mean(lengths):.0f}, "
+        f"corpus as indexed: {len(indexed):,} texts, {sum(lengths):,} tokens (mean {statistics.mean(lengths):.0f}, "
         f"{sum(n == encoder.max_tokens for n in lengths)} cut at {encoder.max_tokens}); tokenizing all: {tokenize_s:.1f} s"
     )
     print(
         f"with neighbours: {sum(context_lengths):,} tokens (mean {statistics.mean(context_lengths):.0f}, "
         f"{sum(n == encoder.max_tokens for n in context_lengths)} cut)"
     )
+    print(f"embedding (load {load_before:.1f} before, {os.getloadavg()[0]:.1f} after):")
     print(
-        f"paragraphs alone: {rate:.1f} paragraphs/s on a sample of {args.sample} -> whole corpus ~{projected / 60:.1f} min"
+        f"  as indexed:      {rate:.1f} texts/s, {token_rate:,.0f} tokens/s on a sample of {args.sample} "
+        f"-> whole corpus ~{projected / 60:.1f} min"
     )
     print(
-        f"with neighbours:  {context_rate:.1f} paragraphs/s on a sample of {args.sample} "
-        f"-> whole corpus ~{context_projected / 60:.1f} min"
+        f"  with neighbours:  {context_rate:.1f} paragraphs/s, {context_token_rate:,.0f} tokens/s on a sample of "
+        f"{args.sample} -> whole corpus ~{context_projected / 60:.1f} min"
     )
     print(
-        f"one short query: p50 {statistics.median(latencies):.1f} ms, "
-        f"p95 {statistics.quantiles(latencies, n=20)[-1]:.1f} ms ({len(latencies)} queries)"
+        f"one short query ({len(single_ms)} queries, load {os.getloadavg()[0]:.1f}): single-text path "
+        f"(Encoder.query, cache bypassed) p50 {statistics.median(single_ms):.2f} ms, "
+        f"p95 {statistics.quantiles(single_ms, n=20)[-1]:.2f}; as a padded batch of one (the path before) "
+        f"p50 {statistics.median(batch_ms):.2f} ms, p95 {statistics.quantiles(batch_ms, n=20)[-1]:.2f}"
     )
     print(f"peak memory: {peak_mb:.0f} MB")
     command = f".venv/bin/python benchmarks/bench_embedding.py --sample {args.sample} --seed {args.seed}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ DEFAULT_MAX_TOKENS = 256
 #: Texts per batch, and the most tokens (texts × padded length) per batch: longer texts go in smaller batches.
 DEFAULT_BATCH_SIZE = 32
 MAX_BATCH_TOKENS = 4096
+#: Query vectors kept by :meth:`Encoder.query` (384 floats each).
+QUERY_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Encoder:
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _blas: Any = field(default=None, repr=False, compare=False)
+    _queries: OrderedDict[str, NDArray[np.float32]] = field(default_factory=OrderedDict, repr=False, compare=False)
 
     @classmethod
     def load(cls, source: Path | str | None = None) -> Encoder:
@@ -148,7 +152,29 @@ class Encoder:
                             progress(done)
         return vectors
 
+    def query(self, text: str) -> NDArray[np.float32]:
+        """One text's vector (what :meth:`encode` gives it), by the single-text path; recent ones are kept.
+
+        A search box sends the same text again (paging, another filter, a second mode): the last
+        :data:`QUERY_CACHE` texts' vectors are kept, so those searches skip the model.
+        """
+        with self._lock:
+            found = self._queries.get(text)
+            if found is not None:
+                self._queries.move_to_end(text)
+                return found.copy()
+        ids = self.tokenizer.encode(text)
+        with self._single_threaded_blas():
+            vector = self.network.embed_one(ids)
+        with self._lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector.copy()
+
     def _embed(self, encoded: list[list[int]], rows: list[int]) -> NDArray[np.float32]:
+        if len(rows) == 1:  # no padding: the single-text path
+            return self.network.embed_one(encoded[rows[0]])[None, :]
         lengths = np.array([len(encoded[i]) for i in rows], dtype=np.int64)
         ids = np.zeros((len(rows), int(lengths.max())), dtype=np.int64)
         for slot, i in enumerate(rows):

@@ -253,8 +253,12 @@ def test_every_file_reaches_the_disk_before_the_commit_names_it(
     podsearch.Index(index).update(folder)
     toc = next(name for name in os.listdir(index) if name.endswith(".toc"))
     written = synced.index(next(name for name in synced if name.startswith(toc + ".")))  # the temporary table
+    dictionary = next(name for name in os.listdir(index) if name.endswith(".dic"))
     segment_files = {name for name in os.listdir(index) if name.startswith("podsearch_s") and "." in name}
-    assert segment_files and segment_files <= set(synced[:written])
+    assert segment_files and segment_files - {dictionary} <= set(synced[:written])
+    # the spelling dictionary is made in the commit: synced and renamed before the record names it
+    assert synced[written + 1 : written + 3] == [f".{dictionary}.{os.getpid()}.tmp", "index"]
+    written += 2
     # then the generation's record (synced, renamed, the folder synced), and the folder once the
     # table is renamed into place
     record = f"._{toc[1:].replace('.toc', '.commit')}.{os.getpid()}.tmp"

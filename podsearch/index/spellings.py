@@ -170,6 +170,10 @@ class Dictionary:
                     if abs(len(found) - length) <= edits:
                         yield found, self._counts[number]
 
+    def entries(self) -> Iterator[int]:
+        """The table's entries as :func:`encode` sorts them: hash in the high half, group in the low."""
+        return ((key << 32) | group for key, group in zip(self._hashes, self._groups, strict=True))
+
     def group_heads(self) -> list[str]:
         """The start shared by the words of each group, by group number."""
         ranges = self._ranges
@@ -217,7 +221,7 @@ def encode(counts: dict[str, int], previous: Dictionary | None = None) -> bytes:
     order: list[str] = []  # group number → the start its words share
     if previous is not None:
         order.extend(previous.group_heads())
-        keys.extend((h << 32) | g for h, g in zip(previous._hashes, previous._groups, strict=True))
+        keys.extend(previous.entries())
     numbered = set(order)
     for head in starts:
         if head not in numbered:

@@ -5,7 +5,7 @@ written (synced) in the commit just before the record, which lists it with the
 other files: the open-time size check and ``podsearch check`` cover it, and it
 goes with its generation. It holds every word the paragraphs write (folded as
 :func:`podsearch.text.fold` does, alphabetic, 3 to 24 letters), sorted, with
-the number of paragraphs it was seen in, and a SymSpell table: the deletes of
+the number of times it was seen, and a SymSpell table: the deletes of
 each word's first :data:`PREFIX` letters (up to two for words that a
 two-edit correction can reach, one for the others) as CRC-32 hashes, sorted,
 each with the group of words sharing that start. A typo's own deletes, looked
@@ -31,12 +31,15 @@ from __future__ import annotations
 import bisect
 import mmap
 import os
+import re
 import struct
 import sys
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,6 @@ from podsearch.errors import IndexDamagedError
 from podsearch.index.commits import CommitRecord, file_checksum
 from podsearch.index.storage import INDEX_NAME
 from podsearch.index.syncing import write_durably
-from podsearch.text import WORD
 
 MAGIC = b"PSDICT1\n"
 _HEADER = struct.Struct("<5I")
@@ -68,22 +70,40 @@ def files_of(record: CommitRecord) -> list[str]:
     return [record.spellings] if record.spellings else []
 
 
+#: A word of :data:`podsearch.text.WORD` once apostrophes are dropped.
+_WORD = re.compile(r"\w+")
+
+
 def count_words(texts: Iterable[str], counts: dict[str, int]) -> None:
-    """Add to ``counts`` the paragraphs each word of ``texts`` occurs in (folded, alphabetic, 3 to 24 letters)."""
-    for text in texts:
-        # fold() of every word at once (lower case, apostrophes dropped), as podsearch.text.terms does
-        for word in set(WORD.findall(text.lower().replace("'", "").replace("’", ""))):
-            if MIN_LENGTH <= len(word) <= MAX_LENGTH and word.isalpha():
-                counts[word] = counts.get(word, 0) + 1
+    """Add to ``counts`` how often each word of ``texts`` occurs (folded, alphabetic, 3 to 24 letters)."""
+    # fold() of every word at once (lower case, apostrophes dropped), as podsearch.text.terms does
+    text = "\n".join(texts).lower().replace("'", "").replace("’", "")
+    for word, count in Counter(_WORD.findall(text)).items():
+        if MIN_LENGTH <= len(word) <= MAX_LENGTH and word.isalpha():
+            counts[word] = counts.get(word, 0) + count
 
 
 def deletes(word: str, edits: int) -> set[str]:
     """``word`` and every string made by deleting up to ``edits`` of its letters."""
     found = {word}
-    frontier = {word}
-    for _ in range(edits):
-        frontier = {part[:i] + part[i + 1 :] for part in frontier for i in range(len(part))}
-        found |= frontier
+    for count in range(1, min(edits, len(word)) + 1):
+        for positions in combinations(range(len(word)), count):
+            kept = [word[start + 1 : end] for start, end in pairwise((-1, *positions, len(word)))]
+            found.add("".join(kept))
+    return found
+
+
+def _hashes(word: str, edits: int) -> set[int]:
+    """The hashes of :func:`deletes`, made on the bytes when the word is ASCII (the same bytes, faster)."""
+    data = word.encode("utf-8")
+    if len(data) != len(word) or edits > 2:
+        return {_hash(part) for part in deletes(word, edits)}
+    crc32 = zlib.crc32
+    found = {crc32(data)}
+    size = len(data)
+    found.update(crc32(data[:i] + data[i + 1 :]) for i in range(size))
+    if edits >= 2:
+        found.update(crc32(data[:i] + data[i + 1 : j] + data[j + 1 :]) for i, j in combinations(range(size), 2))
     return found
 
 
@@ -138,16 +158,16 @@ class Dictionary:
         return bytes(self._blob[start:end]).decode("utf-8")
 
     def count(self, number: int) -> int:
-        """In how many paragraphs the word was seen (an update adds, never subtracts: a tie-break only)."""
+        """How often the word was seen (an update adds, never subtracts: a tie-break only)."""
         return self._counts[number]
 
     def words(self) -> Iterator[tuple[str, int]]:
-        """Every ``(word, paragraphs)``, in sorted order."""
+        """Every ``(word, times seen)``, in sorted order."""
         text = bytes(self._blob).decode("utf-8")
         yield from zip(text.split("\n")[:-1], self._counts, strict=True)  # each word ends with a newline
 
     def candidates(self, word: str, edits: int) -> Iterator[tuple[str, int]]:
-        """``(word, paragraphs)`` of every word that may be within ``edits`` of ``word``.
+        """``(word, times seen)`` of every word that may be within ``edits`` of ``word``.
 
         A superset: the words sharing a start with one of the word's deletes;
         check each with an edit distance. Words more than ``edits`` letters
@@ -155,8 +175,7 @@ class Dictionary:
         """
         hashes, numbers = self._hashes, self._groups
         groups: set[int] = set()
-        for part in deletes(word[:PREFIX], edits):
-            key = _hash(part)
+        for key in _hashes(word[:PREFIX], edits):
             at = bisect.bisect_left(hashes, key)
             while at < len(hashes) and hashes[at] == key:
                 groups.add(numbers[at])
@@ -187,8 +206,7 @@ def _entries(head: str, group: int) -> list[int]:
     word when shorter, so its length says whether a two-edit correction can
     reach its words.
     """
-    edits = 2 if len(head) >= TWO_DELETES_FROM else 1
-    return [(_hash(part) << 32) | group for part in deletes(head, edits)]
+    return [(key << 32) | group for key in _hashes(head, 2 if len(head) >= TWO_DELETES_FROM else 1)]
 
 
 def _integers(view: memoryview) -> Sequence[int]:

@@ -158,6 +158,14 @@ def distance(a: str, b: str, bound: int) -> int:
     """Damerau-Levenshtein distance (swaps count one) of two words, ``bound + 1`` when over ``bound``."""
     if abs(len(a) - len(b)) > bound:
         return bound + 1
+    # a start and an end both words share cost nothing: only what lies between is compared
+    start, shortest = 0, min(len(a), len(b))
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    a, b = a[start : len(a) - end], b[start : len(b) - end]
     return prefix_distance(a, b, len(b), bound)
 
 

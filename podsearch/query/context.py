@@ -85,13 +85,20 @@ class SearchContext:
 
     @property
     def lexicon(self) -> Lexicon:
-        """The text field's terms, for spelling correction two edits away (made on first use)."""
+        """The text field's terms, for spelling correction two edits away (made on first use).
+
+        Only for an index written before indexes kept a spelling dictionary
+        (:attr:`Generation.spellings <podsearch.index.engine.Generation.spellings>`).
+        """
         if self._lexicon is None:
             self._lexicon = Lexicon(self.generation.field_terms(TEXT))
         return self._lexicon
 
     def surfaces(self, term: str) -> list[str]:
-        """Words the corpus writes for a term (``recommend`` → ``recommendation``), from a few paragraphs."""
+        """Words the corpus writes for a term (``recommend`` → ``recommendation``), from a few paragraphs.
+
+        Only for an index without a spelling dictionary, like :attr:`lexicon`.
+        """
         found: list[str] = []
         read = 0
         for ids, _ in self.generation.postings(TEXT, term):

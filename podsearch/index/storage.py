@@ -58,8 +58,8 @@ _INDEX_FILE = re.compile(r"_?(podsearch_s\d+)(?:_|\.tmp$)")
 #: A segment file of the current index (as Whoosh names them): the segment id.
 _SEGMENT_FILE = re.compile(rf"({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 _RECORD = record_pattern(INDEX_NAME)
-#: A generation's paragraph vectors (podsearch/index/vectors.py)
-_VECTORS = re.compile(rf"{INDEX_NAME}_vectors-\d+\.vec$")
+#: A generation's paragraph vectors and their nearest-neighbour graph (podsearch/index/vectors.py, nearest.py)
+_VECTORS = re.compile(rf"{INDEX_NAME}_vectors-\d+\.(?:vec|ann)$")
 #: A generation's spelling dictionary (podsearch/index/spellings.py)
 _SPELLINGS = re.compile(rf"{INDEX_NAME}_spellings-\d+\.dic$")
 #: Whoosh's temporary folder of a writer (``podsearch_s3.tmp``).

@@ -21,6 +21,11 @@ saved to the cache (``vectors-cache/<key>-<crc>.npy``) at once, so an
 interrupted first embedding resumes where it stopped; entries held by a
 committed generation are removed by :func:`tidy_cache` after the update.
 
+A table past :data:`podsearch.index.nearest.MIN_ROWS` rows also gets a
+nearest-neighbour graph in the same commit (``.ann``, named in the record next to
+the vector file) when the ``semantic-scale`` extra is installed;
+:meth:`VectorTable.search` uses it, else searches exactly.
+
 numpy is imported only when a generation has or gets vectors: without the
 ``semantic`` extra nothing here runs.
 """
@@ -52,6 +57,9 @@ MAGIC = b"PSVEC1\n"
 #: The per-episode cache of an interrupted or running embedding, inside the index folder.
 CACHE_FOLDER = "vectors-cache"
 _ALIGN = 64
+#: With a graph, a filter that allows at most this many rows is searched exactly over them (cheaper
+#: than asking the graph for many times the rows and dropping most).
+EXACT_ROWS = 20_000
 
 
 class PassageEncoder(Protocol):
@@ -149,10 +157,17 @@ def wanted_change(state: CommitRecord) -> bool:
     return current is None or encoder is None or current[1] != encoder.fingerprint
 
 
+def graph_of(record: CommitRecord) -> str | None:
+    """The file of a generation's nearest-neighbour graph (:mod:`podsearch.index.nearest`), ``None`` without."""
+    found = getattr(record, "vectors", None) or {}
+    return str(found["graph"]) if found.get("graph") else None
+
+
 def files_of(record: CommitRecord) -> list[str]:
     """The vector files a record names (to list them with its other files)."""
     found = recorded(record)
-    return [found[0]] if found else []
+    graph = graph_of(record)
+    return ([found[0]] if found else []) + ([graph] if graph else [])
 
 
 # --- writing (inside the commit) ------------------------------------------------------------
@@ -216,7 +231,44 @@ def _commit(
     _embed(encoder, cache, episodes, pending, request.progress)
     name = file_name(generation)
     write_durably(folder / name, _encode(encoder.fingerprint, encoder.dimensions, episodes))
-    return replace(record, vectors={"file": name, "model": encoder.fingerprint})
+    graph = _write_graph(folder, VectorTable.open(folder / name), state, old, generation)
+    described = {"file": name, "model": encoder.fingerprint} | ({"graph": graph} if graph else {})
+    return replace(record, vectors=described)
+
+
+def _write_graph(
+    folder: Path, table: VectorTable, state: CommitRecord, old: VectorTable | None, generation: int
+) -> str | None:
+    """Write the generation's nearest-neighbour graph when the table is large enough and usearch is
+    installed; its file name (``None``: searched exactly). Reuses the previous graph's unchanged rows."""
+    from podsearch.index import nearest
+
+    if len(table.numbers) < nearest.MIN_ROWS or not nearest.available():
+        return None
+    keys = nearest.row_keys(table.episode_rows(), table.numbers)
+    if keys is None:
+        return None
+    previous = None
+    old_graph = graph_of(state)
+    expected = state.files.get(old_graph) if old_graph else None
+    if old is not None and old_graph and expected is not None:
+        old_keys = nearest.row_keys(old.episode_rows(), old.numbers)
+        path = folder / old_graph
+        try:
+            intact = os.stat(path).st_size == expected[0] and file_checksum(path) == expected[1]
+        except OSError:
+            intact = False
+        if old_keys is not None and intact:
+            import numpy as np
+
+            unchanged = np.zeros(len(old_keys), dtype=bool)
+            for eid, start, count in old.episode_rows():
+                entry = table.by_id.get(eid)
+                unchanged[start : start + count] = entry is not None and entry[2] == old.by_id[eid][2]
+            previous = (path, old_keys, unchanged)
+    name = nearest.file_name(generation)
+    nearest.write_graph(folder / name, table.matrix, keys, previous)
+    return name
 
 
 def _embed(
@@ -392,6 +444,8 @@ class VectorTable:
         if row != len(numbers) or matrix.shape != (row, self.dimensions):
             raise _damaged(path, "rows do not match the header")
         self._dense: Any = None
+        #: The nearest-neighbour graph (:class:`podsearch.index.nearest.Graph`), ``None``: exact search.
+        self.graph: Any = None
         #: What the query layer derives from the table and keeps as long as it (row → document maps).
         self.derived: dict[str, Any] = {}
 
@@ -438,10 +492,65 @@ class VectorTable:
             self._dense = np.ascontiguousarray(self.matrix, dtype=np.float32)
         return self._dense
 
+    def search(self, query: NDArray[np.float32], count: int, allowed: NDArray[np.bool_] | None = None) -> Found:
+        """The ``count`` rows most similar to ``query`` (a unit vector) among the ``allowed`` ones.
+
+        Exact (one product over every row) without a graph; with one, the graph's nearest rows,
+        asked for more of them when a filter leaves few rows allowed, and exact over the allowed
+        rows when the filter is selective or the graph's rows are not enough once filtered.
+        """
+        import numpy as np
+
+        total = len(self.numbers)
+        permitted = total if allowed is None else int(np.count_nonzero(allowed))
+        count = min(count, permitted)
+        if self.graph is None:
+            scores = self.dense() @ query
+            candidates = np.arange(total) if allowed is None else np.flatnonzero(allowed)
+            if 0 < count < len(candidates):
+                candidates = candidates[np.argpartition(-scores[candidates], count - 1)[:count]]
+            return Found(self, query, candidates if count else candidates[:0], scores)
+        if count == 0:
+            return Found(self, query, np.zeros(0, dtype=np.int64), None)
+        if permitted > EXACT_ROWS:
+            # the share of rows a filter allows: ask for that much more, so that enough pass it
+            asked = min(total, count * -(-total // permitted) * 2)
+            rows = self.graph.nearest(query, asked)
+            if allowed is not None:
+                rows = rows[allowed[rows]]
+            if len(rows) >= count:
+                return Found(self, query, rows[:count], None)
+        subset = np.arange(total) if allowed is None else np.flatnonzero(allowed)
+        scores = np.asarray(self.matrix[subset], dtype=np.float32) @ query
+        best = np.argpartition(-scores, count - 1)[:count] if count < len(subset) else np.arange(len(subset))
+        return Found(self, query, subset[best], None)
+
     def episode_rows(self) -> Iterator[tuple[str, int, int]]:
         """``(episode id, first row, rows)`` of every episode."""
         for eid, start in zip(self.episode_ids, self.starts, strict=True):
             yield eid, start, self.by_id[eid][3]
+
+
+class Found:
+    """The rows a vector search found, and the cosine of any row with the query (``found[row]``)."""
+
+    def __init__(self, table: VectorTable, query: Any, rows: Any, scores: Any) -> None:
+        #: the rows found (in no particular order)
+        self.rows = rows
+        self._table = table
+        self._query = query
+        self._scores = scores  # every row's cosine (exact search), else computed on demand
+        self._known: dict[int, float] = {}
+
+    def __getitem__(self, row: int) -> float:
+        if self._scores is not None:
+            return float(self._scores[row])
+        found = self._known.get(int(row))
+        if found is None:
+            import numpy as np
+
+            found = self._known[int(row)] = float(np.asarray(self._table.matrix[row], dtype=np.float32) @ self._query)
+        return found
 
 
 def _damaged(path: Path, why: str) -> IndexDamagedError:
@@ -499,4 +608,12 @@ def open_table(folder: Path, record: CommitRecord) -> VectorTable | None:
         import numpy  # noqa: F401 - without the semantic extra the index is searched by words
     except ImportError:
         return None
-    return VectorTable.open(folder / found[0])
+    table = VectorTable.open(folder / found[0])
+    graph = graph_of(record)
+    if graph is not None:
+        from podsearch.index import nearest
+
+        keys = nearest.row_keys(table.episode_rows(), table.numbers)
+        if keys is not None:
+            table.graph = nearest.open_graph(folder / graph, keys)  # None without usearch: exact search
+    return table

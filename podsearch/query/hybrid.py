@@ -95,18 +95,13 @@ def search_vectors(
     import numpy as np
 
     docs, _, about_rows = row_documents(context, table)
-    scores = table.dense() @ np.asarray(query, dtype=np.float32)
     valid = docs >= 0
     if plan.restriction is not None:
         allowed = context.generation.matching(plan.restriction)
         valid &= np.isin(docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-    candidates = np.flatnonzero(valid)
-    wanted = min(MEANING_CANDIDATES * (2 if grouping else 1), len(candidates))
-    if wanted:
-        part = np.argpartition(-scores[candidates], wanted - 1)[:wanted]
-        best = candidates[part]
-    else:
-        best = candidates
+    # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py); scores[row]: a row's cosine
+    scores = table.search(np.asarray(query, dtype=np.float32), MEANING_CANDIDATES * (2 if grouping else 1), valid)
+    best = scores.rows
     nearest = {int(docs[row]): float(scores[row]) for row in best}
     row_of = table.derived.get("rows")
     if row_of is None:

@@ -198,6 +198,13 @@ def test_graph_and_exact_search_agree(model: WordHashModel, folder: Path, tmp_pa
         allowed[::3] = True
         by_graph, exact = table.search(vector, 4, allowed), exact_table.search(vector, 4, allowed)
         assert allowed[by_graph.rows].all() and sorted(by_graph.rows.tolist()) == sorted(exact.rows.tolist())
+        # exact search over a selective filter's rows only: the best of them, with their cosines
+        sparse = np.zeros(everyone, dtype=bool)
+        sparse[::5] = True
+        found = exact_table.search(vector, 3, sparse)
+        brute = np.flatnonzero(sparse)[np.argsort(-(exact_table.dense()[sparse] @ vector))[:3]]
+        assert sorted(found.rows.tolist()) == sorted(brute.tolist())
+        assert all(abs(found[row] - float(exact_table.dense()[row] @ vector)) < 1e-5 for row in brute)
 
 
 def test_a_selective_filter_through_the_graph_still_fills_the_page(

@@ -42,7 +42,7 @@ MIN_ROWS = 100_000
 #: against exact search at 20× the corpus, benchmarks/bench_vectors.py).
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
-EXPANSION_SEARCH = 128
+EXPANSION_SEARCH = 512
 #: A commit that changes more than this share of the rows builds the graph anew (removed nodes
 #: stay in the graph as tombstones, which slows it down).
 REBUILD_SHARE = 0.25

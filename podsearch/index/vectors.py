@@ -505,7 +505,13 @@ class VectorTable:
         permitted = total if allowed is None else int(np.count_nonzero(allowed))
         count = min(count, permitted)
         if self.graph is None:
-            scores = self.dense() @ query
+            dense = self.dense()
+            if allowed is not None and permitted * 4 < total:  # a selective filter: only its rows
+                candidates = np.flatnonzero(allowed)
+                some = dense[candidates] @ query
+                best = np.argpartition(-some, count - 1)[:count] if 0 < count < len(some) else slice(count)
+                return Found(self, query, candidates[best], None)
+            scores = dense @ query
             candidates = np.arange(total) if allowed is None else np.flatnonzero(allowed)
             if 0 < count < len(candidates):
                 candidates = candidates[np.argpartition(-scores[candidates], count - 1)[:count]]
@@ -549,7 +555,8 @@ class Found:
         if found is None:
             import numpy as np
 
-            found = self._known[int(row)] = float(np.asarray(self._table.matrix[row], dtype=np.float32) @ self._query)
+            rows = self._table._dense if self._table._dense is not None else self._table.matrix
+            found = self._known[int(row)] = float(np.asarray(rows[row], dtype=np.float32) @ self._query)
         return found
 
 

@@ -225,19 +225,24 @@ def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> None:
 
 
 # GELU in its tanh form (BERT's "gelu_new"): within 5e-4 of the erf form, which numpy lacks and
-# which costs 2.5 times as much here; the vectors stay within a cosine of 0.999998 of PyTorch's
+# which costs 2.5 times as much here; the vectors stay within a cosine of 0.999998 of PyTorch's.
+# Computed as x * sigmoid(2u) (= x * (1 + tanh(u)) / 2): numpy's exp is vectorised where its tanh
+# is not, which halves the GELU's time (a tenth of a batch's).
 _GELU_C = math.sqrt(2 / math.pi)
+_GELU_CUBE = np.float32(-2 * 0.044715 * _GELU_C)
+_GELU_LINEAR = np.float32(-2 * _GELU_C)
 
 
 def _gelu(x: Array) -> None:
-    """GELU, ``x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) / 2``, in place, by cache-sized blocks of rows."""
-    for start in range(0, x.shape[0], GELU_ROWS):
-        block = x[start : start + GELU_ROWS]
-        t = block * block
-        t *= np.float32(0.044715 * _GELU_C)
-        t += np.float32(_GELU_C)
-        t *= block
-        np.tanh(t, out=t)
-        t += np.float32(1)
-        t *= np.float32(0.5)
-        block *= t
+    """GELU, ``x * (1 + tanh(u)) / 2 = x / (1 + exp(-2u))`` with ``u = sqrt(2/pi) * (x + 0.044715 x^3)``,
+    in place, by cache-sized blocks of rows."""
+    with np.errstate(over="ignore"):  # exp(-2u) overflows to inf for x << 0, and x / inf is the 0 wanted
+        for start in range(0, x.shape[0], GELU_ROWS):
+            block = x[start : start + GELU_ROWS]
+            t = block * block
+            t *= _GELU_CUBE
+            t += _GELU_LINEAR
+            t *= block
+            np.exp(t, out=t)
+            t += np.float32(1)
+            block /= t

@@ -12,7 +12,10 @@ threshold or with ``--graph-everywhere``, through the graph (built as a commit b
 time, file size, recall@10 and @50 against exact, a filtered search). Memory is the process's
 resident size after each step.
 
-    .venv/bin/python benchmarks/bench_vectors.py --scale 20 [--sizes 1,4,20] [--queries 200]
+With ``--index`` (an index with vectors, e.g. bench_semantic.py's ``/tmp/podsearch-semantic/index-full``)
+it first times words against hybrid search on the corpus, query by query.
+
+    .venv/bin/python benchmarks/bench_vectors.py [--sizes 1,4,20] [--queries 200] [--index PATH]
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ def write_table(folder: Path, matrix: np.ndarray, per_episode: int = 140) -> vec
     return vectors.VectorTable.open(path)
 
 
-def queries(encoder: Encoder, count: int, seed: int) -> np.ndarray:
+def query_texts(count: int, seed: int) -> list[str]:
+    """A few typed topics and the corpus's section headers (what people ask about)."""
     headers = sorted(
         {
             turn.section
@@ -86,8 +90,7 @@ def queries(encoder: Encoder, count: int, seed: int) -> np.ndarray:
             if turn.section
         }
     )
-    texts = TYPED + random.Random(seed).sample(headers, min(count - len(TYPED), len(headers)))
-    return np.stack([encoder.query(text) for text in texts])
+    return TYPED + random.Random(seed).sample(headers, min(count - len(TYPED), len(headers)))
 
 
 def rss_mb() -> float:
@@ -110,6 +113,27 @@ def ranked(table: vectors.VectorTable, qs: np.ndarray, count: int) -> list[list[
     return [np.argsort(-(dense @ q))[:count].tolist() for q in qs]
 
 
+def corpus_latency(path: Path, texts: list[str]) -> None:
+    """Words against hybrid search on a real index with vectors, interleaved query by query (same load)."""
+    index = podsearch.Index(path)
+    for text in texts[:20]:  # warm: the model, the table, the caches
+        index.search(text, limit=10, mode="hybrid")
+    words, both = [], []
+    for text in texts:
+        began = time.perf_counter()
+        index.search(text, limit=10, mode="words")
+        words.append(1000 * (time.perf_counter() - began))
+        began = time.perf_counter()
+        index.search(text + " ", limit=10, mode="hybrid")  # a new text each time: the query cache does not answer
+        both.append(1000 * (time.perf_counter() - began))
+    index.close()
+    words_p50, both_p50 = statistics.median(words), statistics.median(both)
+    print(
+        f"\non the corpus ({path}, {len(texts)} queries, load {os.getloadavg()[0]:.1f}): words p50 {words_p50:.1f} ms, "
+        f"hybrid p50 {both_p50:.1f} ms: +{both_p50 - words_p50:.1f} ms (target <= +10)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--vectors", default=str(NOTES_CACHE), help="index folder with vectors, or folder of .npy")
@@ -118,13 +142,19 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--graph-everywhere", action="store_true", help="also build a graph below the threshold")
+    parser.add_argument("--index", help="also time words against hybrid search on this index (with vectors)")
     args = parser.parse_args()
     command = (
         f".venv/bin/python benchmarks/bench_vectors.py --sizes {args.sizes} --noise {args.noise} "
-        f"--queries {args.queries} --seed {args.seed}" + (" --graph-everywhere" if args.graph_everywhere else "")
+        f"--queries {args.queries} --seed {args.seed}"
+        + (" --graph-everywhere" if args.graph_everywhere else "")
+        + (f" --index {args.index}" if args.index else "")
     )
     base = load_rows(Path(args.vectors))
-    qs = queries(Encoder.load(), args.queries, args.seed)
+    texts = query_texts(args.queries, args.seed)
+    qs = np.stack([Encoder.load().query(text) for text in texts])
+    if args.index:
+        corpus_latency(Path(args.index), texts)
     print(f"corpus: {len(base):,} vectors of {base.shape[1]}; {len(qs)} queries; graph threshold {nearest.MIN_ROWS:,}")
     print(f"graph: usearch {'installed' if nearest.available() else 'NOT installed'}, f16, M={nearest.CONNECTIVITY}, ")
     print(f"  ef_construction={nearest.EXPANSION_ADD}, ef_search={nearest.EXPANSION_SEARCH}")

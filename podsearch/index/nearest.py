@@ -109,6 +109,17 @@ class Graph:
         return self.rows_of_sorted[places[hit]]
 
 
+def exact(matrix: Any, query: NDArray[np.float32], count: int) -> NDArray[np.int64]:
+    """Positions of the ``count`` rows of ``matrix`` (float16) with the highest dot product with ``query``,
+    by usearch's brute force: it reads float16 directly, where numpy converts it to float32 at a
+    tenth of the speed (a filter's 5,500 rows: 1.7 ms against 22 ms)."""
+    import numpy as np
+
+    search = importlib.import_module("usearch.index").search
+    found = search(np.ascontiguousarray(matrix), query.astype(np.float16), count, "ip", exact=True, threads=1)
+    return np.asarray(found.keys, dtype=np.int64)
+
+
 def open_graph(path: Path, keys: NDArray[np.uint64]) -> Graph | None:
     """Map the graph at ``path`` for a table with these row keys; ``None`` without usearch.
 

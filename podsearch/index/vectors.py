@@ -526,9 +526,10 @@ class VectorTable:
                 rows = rows[allowed[rows]]
             if len(rows) >= count:
                 return Found(self, query, rows[:count], None)
+        from podsearch.index.nearest import exact
+
         subset = np.arange(total) if allowed is None else np.flatnonzero(allowed)
-        scores = np.asarray(self.matrix[subset], dtype=np.float32) @ query
-        best = np.argpartition(-scores, count - 1)[:count] if count < len(subset) else np.arange(len(subset))
+        best = exact(self.matrix[subset], query, count) if count < len(subset) else np.arange(len(subset))
         return Found(self, query, subset[best], None)
 
     def episode_rows(self) -> Iterator[tuple[str, int, int]]:

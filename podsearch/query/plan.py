@@ -151,7 +151,9 @@ def _correction(typed: str, context: SearchContext) -> tuple[str, str] | None:
     """The correction of one unknown word: up to two edits away for long words, else one."""
     dictionary = context.generation.spellings
     if dictionary is not None:
-        return spelling.suggest(typed, context.paragraphs_with, dictionary)
+        found = spelling.suggest(typed, context.paragraphs_with, dictionary)
+        # else a variant the corpus does not write but whose stem it does ("lerned" → "learned" beside "learn")
+        return found or spelling.correct(typed, context.paragraphs_with)
     # an index written before there were dictionaries
     if len(fold(typed)) >= TWO_EDITS_LENGTH and fold(typed).isalpha():
         found = spelling.correct_far(typed, context.paragraphs_with, context.lexicon, context.surfaces)

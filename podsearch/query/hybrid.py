@@ -4,9 +4,10 @@ With vectors in the index (:mod:`podsearch.index.vectors`) and a query vector
 (made by :mod:`podsearch.api` with the same model), a search in ``hybrid`` mode
 takes the lexical first stage's candidates **and** the paragraphs nearest in
 meaning (exact search: one matrix product over every vector), re-ranks them all
-as a words-only search would, and mixes the two scores linearly, each
-normalised to 0–1 over the candidates (reciprocal-rank fusion was measured in
-the issue and never helped). A query whose words occur in order in the lexical
+as a words-only search would, and multiplies each one's words' score by a
+boost growing with its cosine (see :func:`fuse`; a linear mix of scores
+normalised over the candidates gained less, and reciprocal-rank fusion was
+measured in the issue and never helped). A query whose words occur in order in the lexical
 winner keeps that winner first: someone quoting a moment wants that moment.
 
 ``meaning`` mode ranks by the vectors alone. Operator queries (``-word``,
@@ -17,6 +18,7 @@ found by meaning only has no highlighted words.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +27,7 @@ from podsearch.model import Hit
 from podsearch.query.candidates import FirstStage
 from podsearch.query.context import SearchContext
 from podsearch.query.plan import QueryPlan
-from podsearch.query.tuning import MEANING_CANDIDATES, MEANING_EPISODE_WEIGHT, MEANING_WEIGHT
+from podsearch.query.tuning import MEANING_CANDIDATES, MEANING_EPISODE_WEIGHT, MEANING_FLOOR, MEANING_WEIGHT
 
 MODES = ("words", "meaning", "hybrid")
 
@@ -138,27 +140,40 @@ def fuse(
     meaning: Meaning,
     grouping: bool,
 ) -> list[tuple[float, int]]:
-    """The re-ranked candidates scored by a linear mix of their words' and their meaning's scores."""
+    """The re-ranked candidates, their words' score multiplied by their meaning's.
+
+    A candidate's score becomes ``(words + floor) × exp(MEANING_WEIGHT × cosine)``: the meaning
+    is one more multiplicative boost, like the re-ranker's own, over a raw cosine (comparable
+    across queries, unlike scores normalised over each query's candidates). The floor
+    (:data:`MEANING_FLOOR` of the best words' score) lets a paragraph found by meaning alone rank.
+    When the words' winner holds every content word of the query, the words are trusted as they
+    are: the meaning only brings its candidates.
+    """
     if not ranked:
         return ranked
     catalog = context.catalog
     key = catalog.key
+    winner = ranked[0][1]
     if meaning.mode == "meaning":
         scored = [(meaning.cosine.get(doc, 0.0), doc) for _, doc in ranked]
     else:
-        lexical = _normalised({doc: score for score, doc in ranked})
-        similar = _normalised({doc: meaning.cosine.get(doc, 0.0) for _, doc in ranked})
-        scored = [(MEANING_WEIGHT * similar[doc] + (1 - MEANING_WEIGHT) * lexical[doc], doc) for _, doc in ranked]
+        terms = context.generation.paragraph(winner).terms
+        weight = 0.0 if plan.words.coverage(set(terms)) >= 1.0 - 1e-9 else MEANING_WEIGHT
+        best = max(score for score, _ in ranked)
+        floor = MEANING_FLOOR * (best if best > 0 else 1.0)
+        scored = [
+            ((max(score, 0.0) + floor) * math.exp(weight * meaning.cosine.get(doc, 0.0)), doc) for score, doc in ranked
+        ]
     if grouping and meaning.episodes:
         about = _normalised(meaning.episodes)
         scored = [
-            (score + MEANING_EPISODE_WEIGHT * about.get(catalog.episode_of(doc), 0.0), doc) for score, doc in scored
+            (score * (1.0 + MEANING_EPISODE_WEIGHT * about.get(catalog.episode_of(doc), 0.0)), doc)
+            for score, doc in scored
         ]
     fused = sorted(scored, key=lambda pair: (-pair[0], key(pair[1])))
-    if meaning.mode == "hybrid" and not grouping:
-        winner = ranked[0][1]
-        if winner in meaning.lexical and in_order(plan, context.generation.paragraph(winner).terms):
-            fused.sort(key=lambda pair: pair[1] != winner)  # stable: the rest keep their order
+    quoted = winner in meaning.lexical and in_order(plan, context.generation.paragraph(winner).terms)
+    if meaning.mode == "hybrid" and not grouping and quoted:
+        fused.sort(key=lambda pair: pair[1] != winner)  # stable: the rest keep their order
     return fused
 
 

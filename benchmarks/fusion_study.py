@@ -1,0 +1,457 @@
+"""Offline study of hybrid fusion: capture each query's candidates once, then compare fusions in seconds.
+
+``capture`` runs every query of ``benchmarks/bench_semantic.py``'s sets (same seed, same indexes and
+vectors cache) once through the real hybrid code path with a wide pool: the lexical candidates plus
+the ``--pool`` paragraphs nearest by meaning under every vector variant studied here, all re-ranked
+by words as a search does. It keeps, per query, the re-ranked scores, the query's vector, which
+candidates came from the lexical first stage, whether the lexical winner holds the query's words in
+order, and podsearch's words-only ranking (the baseline). ``study`` then fuses those candidates
+offline in many ways and prints S@1, S@10 and MRR@10 of each against words-only podsearch:
+
+- the normalisation of both scores (min-max, z-score, rank, cosine relative to the best);
+- the weight of the meaning, the number of paragraphs taken by meaning;
+- the vector of a paragraph: its own, or its own mixed with its neighbours' in the same
+  episode (``nb1``: ±1 paragraph at weight ``b``; ``nb2``: ±1 and ±2), plus an optional share of
+  the episode's own vector (title and description).
+
+Only the meaning-side candidates outside the captured pool are missed, so a variant with a pool
+smaller than ``--pool`` is exact up to ties. Confirm a chosen variant through the real code path
+with ``benchmarks/bench_semantic.py``.
+
+    .venv/bin/python benchmarks/fusion_study.py capture --seed 1
+    .venv/bin/python benchmarks/fusion_study.py study --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import pickle
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bench_semantic as B
+import numpy as np
+import queries as Q
+import relevance as R
+from queries import headerless
+
+import podsearch
+from podsearch.query import hybrid
+
+#: Neighbour mixes captured (their nearest paragraphs join the pool): (±1 weight, ±2 weight).
+CAPTURED_MIXES = ((0.0, 0.0), (0.5, 0.0), (0.5, 0.25), (1.0, 0.5))
+
+
+@dataclass
+class Captured:
+    """One query's candidates, as the real code path saw them."""
+
+    set: str
+    relevant: frozenset[tuple[str, int]]
+    #: The words-only ranking of podsearch (keys), the baseline.
+    words: list[tuple[str, int]]
+    #: The query's unit vector (``None``: not a bag-of-words query, hybrid does not apply).
+    vector: Any
+    #: Re-ranked candidates, best first: (lexical score, key, row of the vector table, text id).
+    ranked: list[tuple[float, tuple[str, int], int, int]]
+    #: Keys of the candidates found by words (the first stage, exact and named additions).
+    lexical: frozenset[tuple[str, int]]
+    #: Keys among the top re-ranked whose paragraph holds the query's words in order.
+    in_order: frozenset[tuple[str, int]]
+    text: str = ""
+    #: The share of the query's content words (by idf) each of the top re-ranked candidates holds.
+    coverage: dict[tuple[str, int], float] = field(default_factory=dict)
+
+
+def neighbour_matrix(dense: Any, layout: list[tuple[int, int]], near: float, far: float, about: float) -> Any:
+    """Unit rows: each paragraph's vector plus ``near`` × its ±1 and ``far`` × its ±2 neighbours'
+    (same episode), plus ``about`` × the episode's own vector. ``layout``: (first row, rows) per
+    episode, the first row being the episode's own."""
+    mixed = dense.copy()
+    for start, count in layout:
+        block = dense[start + 1 : start + count]
+        out = block.copy()
+        for shift, weight in ((1, near), (2, far)):
+            if weight and len(block) > shift:
+                out[shift:] += weight * block[:-shift]
+                out[:-shift] += weight * block[shift:]
+        if about:
+            out += about * dense[start]
+        mixed[start + 1 : start + count] = out
+    mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+    return mixed
+
+
+def layout_of(table: Any) -> list[tuple[int, int]]:
+    return [(start, count) for _, start, count in table.episode_rows()]
+
+
+# --- capture -----------------------------------------------------------------------------------------
+
+
+def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int) -> list[Captured]:
+    """Run the queries through the real hybrid code path, keeping what the fusion sees."""
+    table = index._read(lambda generation: generation.vectors)
+    dense = table.dense()
+    layout = layout_of(table)
+    matrices = [
+        dense if (a, b) == (0.0, 0.0) else neighbour_matrix(dense, layout, a, b, 0.0) for a, b in CAPTURED_MIXES
+    ]
+    original_search, original_fuse = hybrid.search_vectors, hybrid.fuse
+    seen: dict[str, Any] = {}
+
+    def search_vectors(context, table, plan, first, query, mode, grouping):  # type: ignore[no-untyped-def]
+        meaning = original_search(context, table, plan, first, query, mode, grouping)
+        docs, _, _ = hybrid.row_documents(context, table)
+        valid = np.flatnonzero(docs >= 0)
+        vector = np.asarray(query, dtype=np.float32)
+        own = dense @ vector
+        union: dict[int, float] = {}
+        for matrix in matrices:
+            scores = matrix @ vector
+            best = valid[np.argpartition(-scores[valid], pool - 1)[:pool]]
+            union.update({int(docs[row]): float(own[row]) for row in best})
+        seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs)
+        cosine = dict(meaning.cosine)
+        cosine.update(union)
+        return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical)
+
+    def fuse(context, plan, ranked, meaning, grouping):  # type: ignore[no-untyped-def]
+        seen.update(ranked=list(ranked), nearest=set(meaning.nearest), lexical_docs=meaning.lexical)
+        return original_fuse(context, plan, ranked, meaning, grouping)
+
+    hybrid.search_vectors, hybrid.fuse = search_vectors, fuse
+    out = []
+    try:
+        for query in queries:
+            words = [(h.episode.id, h.paragraph) for h in index.search(query.text, limit=R.DEPTH, mode="words")]
+            seen.clear()
+            try:
+                index.search(query.text, limit=R.DEPTH, mode="hybrid")
+            except podsearch.PodsearchError:
+                pass
+            if "ranked" not in seen:
+                out.append(Captured(query.set, query.relevant, words, None, [], frozenset(), frozenset(), query.text))
+                continue
+            context, plan = seen["context"], seen["plan"]
+            catalog = context.catalog
+            texts: dict[tuple[int, str], int] = {}
+            ranked = []
+            lexical, ordered, coverage = set(), set(), {}
+            first_docs = {doc for _, doc in seen["first"].matches}
+            for position, (score, doc) in enumerate(seen["ranked"]):
+                paragraph = context.generation.paragraph(doc)
+                key = (paragraph.episode, catalog.number(doc))
+                text_id = texts.setdefault((paragraph.episode, paragraph.text), len(texts))
+                ranked.append((score, key, -1, text_id))
+                if doc in first_docs or doc not in seen["nearest"]:
+                    lexical.add(key)
+                if position < 5 and doc in seen["lexical_docs"] and hybrid.in_order(plan, paragraph.terms):
+                    ordered.add(key)
+                if position < 5:
+                    coverage[key] = plan.words.coverage(set(paragraph.terms))
+            out.append(
+                Captured(
+                    query.set,
+                    query.relevant,
+                    words,
+                    seen["vector"],
+                    ranked,
+                    frozenset(lexical),
+                    frozenset(ordered),
+                    query.text,
+                    coverage,
+                )
+            )
+    finally:
+        hybrid.search_vectors, hybrid.fuse = original_search, original_fuse
+    return out
+
+
+# --- fusion variants ---------------------------------------------------------------------------------
+
+
+def minmax(values: Any) -> Any:
+    spread = values.max() - values.min()
+    return (values - values.min()) / spread if spread > 0 else np.ones_like(values)
+
+
+def zscore(values: Any) -> Any:
+    deviation = values.std()
+    return (values - values.mean()) / deviation if deviation > 0 else np.zeros_like(values)
+
+
+def ranks(values: Any) -> Any:
+    order = np.argsort(-values, kind="stable")
+    out = np.empty(len(values))
+    out[order] = 1.0 / (np.arange(len(values)) + 10.0)
+    return out
+
+
+def relative(values: Any) -> Any:
+    best = values.max()
+    return values / best if best > 0 else np.zeros_like(values)
+
+
+def log_minmax(values: Any) -> Any:
+    """Min-max of the logarithm: the re-ranker's score is a product of boosts."""
+    best = values.max()
+    if best <= 0:
+        return np.ones_like(values)
+    return minmax(np.log(np.maximum(values, 0.0) + 1e-3 * best))
+
+
+def offset(values: Any) -> Any:
+    """Cosine above a floor typical of unrelated paragraphs, relative to the best's."""
+    floor = 0.1
+    best = values.max()
+    return np.clip(values - floor, 0.0, None) / (best - floor) if best > floor else np.zeros_like(values)
+
+
+NORMS: dict[str, Callable[[Any], Any]] = {
+    "minmax": minmax,
+    "z": zscore,
+    "rank": ranks,
+    "rel": relative,
+    "log": log_minmax,
+    "off": offset,
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of fusing."""
+
+    norm: str = "minmax"
+    weight: float = 0.35
+    nearest: int = 50
+    near: float = 0.0
+    far: float = 0.0
+    about: float = 0.0
+    #: Normalise the lexical score by the same rule (else min-max).
+    lexical_norm: str = "minmax"
+    #: ``mult``: the lexical score's floor, relative to the best candidate's.
+    floor: float = 1e-3
+    #: The meaning's weight when the words' winner holds every content word of the query (< 0: ``weight``).
+    covered: float = -1.0
+
+    @property
+    def mix(self) -> tuple[float, float, float]:
+        return (self.near, self.far, self.about)
+
+    def label(self) -> str:
+        context = f" nb({self.near:g},{self.far:g},{self.about:g})" if any(self.mix) else ""
+        floor = f" floor={self.floor:g}" if self.norm == "mult" else ""
+        floor += f" covered={self.covered:g}" if self.covered >= 0 else ""
+        return f"{self.norm}/{self.lexical_norm} w={self.weight:g} k={self.nearest}{floor}{context}"
+
+
+def fused_ranking(item: Captured, cosine: Any, variant: Variant) -> list[tuple[str, int]]:
+    """The top of the fused ranking of one query (keys, distinct texts)."""
+    if item.vector is None:
+        return item.words
+    rows = np.array([row for _, _, row, _ in item.ranked])
+    scores = cosine[rows]
+    scores[rows < 0] = 0.0
+    # the meaning's candidates: the variant's nearest among the captured ones
+    meaning_only = [i for i, (_, key, _, _) in enumerate(item.ranked) if key not in item.lexical]
+    keep = np.ones(len(rows), dtype=bool)
+    # the variant's nearest paragraphs (among the captured, which hold every variant's nearest)
+    chosen = set(sorted(np.flatnonzero(rows >= 0), key=lambda i: -scores[i])[: variant.nearest])
+    for i in meaning_only:
+        if i not in chosen:
+            keep[i] = False
+    index = np.flatnonzero(keep)
+    lexical = np.array([item.ranked[i][0] for i in index])
+    similar = scores[index]
+    winner = item.ranked[index[0]][1]
+    weight = variant.weight
+    if variant.covered >= 0 and item.coverage.get(winner, 0.0) >= 0.999:
+        weight = variant.covered
+    if variant.norm == "mult":  # the meaning as one more multiplicative boost: lexical × exp(weight × cosine)
+        best = lexical.max()
+        fused = np.log(np.maximum(lexical, 0.0) + variant.floor * (best if best > 0 else 1.0)) + weight * similar
+    else:
+        fused = weight * NORMS[variant.norm](similar) + (1 - weight) * NORMS[variant.lexical_norm](lexical)
+    order = sorted(range(len(index)), key=lambda j: -fused[j])  # stable: the words' order breaks ties
+    keys = [item.ranked[index[j]][1] for j in order]
+    if winner in item.in_order:
+        keys.sort(key=lambda key: key != winner)
+    out, texts = [], set()
+    by_key = {key: text for _, key, _, text in item.ranked}
+    for key in keys:
+        if by_key[key] in texts:
+            continue
+        texts.add(by_key[key])
+        out.append(key)
+        if len(out) == R.DEPTH:
+            break
+    return out
+
+
+def measure(items: Sequence[Captured], rankings: Sequence[list[tuple[str, int]]]) -> tuple[float, float, float]:
+    found = [R.first_relevant(r, item.relevant) for r, item in zip(rankings, items, strict=True)]
+    n = max(1, len(found))
+    return (
+        sum(1 for r in found if r == 1) / n,
+        sum(1 for r in found if r is not None) / n,
+        sum(1 / r for r in found if r is not None) / n,
+    )
+
+
+def study(
+    captured: dict[str, list[Captured]], dense: Any, layout: list[tuple[int, int]], variants: list[Variant]
+) -> None:
+    """Print every variant's figures against words-only podsearch, set by set."""
+    base = {name: measure(items, [i.words for i in items]) for name, items in captured.items()}
+    print(
+        "| variant | "
+        + " | ".join(f"{n} ΔS@10 / ΔMRR" for n in captured)
+        + " | worst quote set ΔMRR | known first / top 10 |"
+    )
+    print("|---|" + "---|" * (len(captured) + 2))
+    print("| words (absolute S@10 / MRR) | " + " | ".join(f"{b[1]:.3f} / {b[2]:.3f}" for b in base.values()) + " | | |")
+    cosines: dict[tuple[float, float, float], dict[str, Any]] = {}
+    for variant in variants:
+        if variant.mix not in cosines:
+            matrix = neighbour_matrix(dense, layout, *variant.mix) if any(variant.mix) else dense
+            cosines[variant.mix] = {
+                name: matrix
+                @ np.stack([i.vector if i.vector is not None else np.zeros(dense.shape[1]) for i in items]).T
+                for name, items in captured.items()
+            }
+        cells, worst, known = [], 0.0, ""
+        for name, items in captured.items():
+            table = cosines[variant.mix][name]
+            rankings = [fused_ranking(item, table[:, i], variant) for i, item in enumerate(items)]
+            s1, s10, mrr = measure(items, rankings)
+            cells.append(f"{s10 - base[name][1]:+.3f} / {mrr - base[name][2]:+.3f}")
+            if name in ("known", "partial", "typo"):
+                worst = min(worst, mrr - base[name][2])
+            if name == "known":
+                known = f"{s1:.3f} / {s10:.3f}"
+        print(f"| {variant.label()} | " + " | ".join(cells) + f" | {worst:+.3f} | {known} |", flush=True)
+
+
+def grid(spec: str) -> list[Variant]:
+    """The variants of one named grid."""
+    if spec == "norms":
+        return [
+            Variant(norm, w, k, lexical_norm=lex)
+            for norm, lex in (
+                ("minmax", "minmax"),
+                ("z", "z"),
+                ("rank", "rank"),
+                ("rel", "minmax"),
+                ("minmax", "log"),
+                ("off", "log"),
+                ("z", "log"),
+                ("rel", "rel"),
+            )
+            for w in (0.2, 0.35, 0.5)
+            for k in (50,)
+        ]
+    if spec == "mult":
+        return [Variant("mult", w, k, floor=f) for w in (2.0, 4.0, 6.0, 8.0) for k in (50,) for f in (1e-3, 1e-2, 0.1)]
+    if spec == "pool":
+        return [Variant("minmax", w, k) for w in (0.35, 0.5) for k in (10, 20, 50, 100, 200)]
+    if spec == "context":
+        return [
+            Variant("minmax", w, 50, a, b, c)
+            for w in (0.35, 0.5)
+            for a, b, c in itertools.product((0.0, 0.3, 0.5, 1.0), (0.0, 0.25, 0.5), (0.0, 0.3))
+            if not (b and not a)
+        ]
+    variants = []
+    for part in spec.split(";"):  # norm/lexnorm,weight,nearest,near,far,about[,floor[,covered]]
+        norm, weight, nearest, near, far, about, *rest = part.split(",")
+        norm_name, _, lexical = norm.partition("/")
+        extra = [float(x) for x in rest] + [1e-3, -1.0][len(rest) :]
+        variants.append(
+            Variant(
+                norm_name,
+                float(weight),
+                int(nearest),
+                float(near),
+                float(far),
+                float(about),
+                lexical or "minmax",
+                extra[0],
+                extra[1],
+            )
+        )
+    return variants
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=("capture", "study"))
+    parser.add_argument("--corpus")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--pool", type=int, default=200, help="nearest paragraphs captured per vector variant")
+    parser.add_argument("--cache", default="/tmp/podsearch-semantic", help="bench_semantic.py's indexes")
+    parser.add_argument("--vectors-cache", default=str(B.DEFAULT_NOTES_CACHE))
+    parser.add_argument("--captured", default="/tmp/fusion-study-seed{seed}.pkl")
+    parser.add_argument("--grid", default="norms", help="norms | pool | context | norm/lexnorm,w,k,near,far,about;...")
+    parser.add_argument("--sets", default=",".join(B.SETS))
+    args = parser.parse_args(argv)
+    reproduce = f"python benchmarks/fusion_study.py {args.action} --seed {args.seed} --limit {args.limit}"
+    if args.action == "study":
+        reproduce += f" --grid '{args.grid}'"
+    folder = R.start(args.corpus, reproduce)
+    if folder is None:
+        return 0
+    target = Path(args.captured.format(seed=args.seed))
+    work = Path(args.cache)
+    began = time.perf_counter()
+    if args.action == "capture":
+        episodes = Q.load_episodes(folder)
+        paragraphs = sum(len(t.paragraphs) for e in episodes for t in e.turns)
+        stripped = work / "headerless" / "podcast"
+        headerless.write_stripped_corpus(folder, stripped)
+        indexes = {
+            "full": R.podsearch_index(folder, work / "index-full", paragraphs, "full corpus"),
+            "headerless": R.podsearch_index(stripped, work / "index-headerless", paragraphs, "without headers"),
+        }
+        episodes = B.as_indexed(episodes, indexes["full"])
+        sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], args.limit, args.seed)
+        sets["paraphrase"] = B.paraphrase_items(episodes, args.limit, args.seed)
+        notes = Path(args.vectors_cache) if args.vectors_cache else None
+        for name, index in indexes.items():
+            B.with_vectors(index, notes, name)
+        captured = {}
+        for name, items in sets.items():
+            index = indexes["headerless" if name in B.HEADERLESS else "full"]
+            captured[name] = capture(index, items, args.pool)
+            R.log(f"{name}: {len(items)} captured ({time.perf_counter() - began:.0f} s)")
+        table = indexes["full"]._read(lambda generation: generation.vectors)
+        row_of = {
+            (eid, int(table.numbers[row])): row
+            for eid, start, count in table.episode_rows()
+            for row in range(start, start + count)
+        }
+        for items in captured.values():
+            for item in items:
+                item.ranked = [(s, key, row_of.get(key, -1), t) for s, key, _, t in item.ranked]
+        with open(target, "wb") as file:
+            pickle.dump((captured, np.asarray(table.dense()), layout_of(table)), file)
+        for index in indexes.values():
+            index.close()
+        print(f"captured into {target} in {time.perf_counter() - began:.0f} s")
+        return 0
+    with open(target, "rb") as file:
+        captured, dense, layout = pickle.load(file)
+    wanted = args.sets.split(",")
+    study({name: captured[name] for name in wanted if name in captured}, dense, layout, grid(args.grid))
+    print(f"\n# {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

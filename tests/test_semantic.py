@@ -38,6 +38,10 @@ COOKING = [
     ("Carol", 3, "My grandmother taught me to bake bread with sourdough starter."),
     ("Carol", 9, "The mixed strategy for hybrid search is a weighted sum of two scores."),
 ]
+GARDEN = [
+    ("Dana", 4, "Sun Water Garden is the name of the bar where we met our first investor."),
+    ("Dana", 8, "Tomatoes in the backyard need watering and sunshine every day."),
+]
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +299,30 @@ def test_mode_and_matched_through_the_web_api_and_page(counting: Counting, folde
         first = page.text.split('<li class="hit">')[1].split("</li>")[0]
         assert "by meaning" in first and "<mark>" not in first
         assert client.get("/api/search", params={"q": "data", "mode": "vibes"}).status_code == 400
+
+
+def test_the_meaning_reorders_only_when_no_paragraph_holds_every_word(
+    counting: Counting, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.query import hybrid
+
+    write_episode(folder, "ep3", COOKING, title="Baking", season=1, number=3)
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder, semantic=True)
+    monkeypatch.setattr(hybrid, "MEANING_WEIGHT", 100.0)  # the meaning decides wherever it takes part
+
+    def keys(query: str, mode: str) -> list[tuple[str, int]]:
+        return [(hit.episode.id, hit.paragraph) for hit in index.search(query, mode=mode)]
+
+    # "bread" alone is in a paragraph, about baking; the query is about leaving research
+    query = "quitting academia bread"
+    assert keys(query, "words")[0] == ("s01e03", 0)
+    assert keys(query, "hybrid")[0] == ("s01e01", 0)
+    # a paragraph holds every word: the words' ranking stands though the meaning prefers another
+    write_episode(folder, "ep4", GARDEN, title="Weekend", season=1, number=4)
+    index.update(folder, semantic=True)
+    query = "watering the garden in the sun"
+    assert keys(query, "meaning")[0] == ("s01e04", 1)
+    words, both = keys(query, "words"), keys(query, "hybrid")
+    assert words[0] == both[0] == ("s01e04", 0)
+    assert [key for key in both if key in words] == words

@@ -68,26 +68,15 @@ def embed_rate(
     return len(chosen) / elapsed, tokens / elapsed, elapsed / len(chosen) * len(texts)
 
 
-def query_paths(encoder: Encoder, queries: list[str]) -> tuple[list[float], list[float]]:
-    """Milliseconds per query through the batch path (a padded batch of one) and the single-text path,
-    alternating so that both see the same load; the query cache is bypassed (each call runs the model)."""
-    import numpy as np
-
-    network = encoder.network
-    batch_ms: list[float] = []
-    single_ms: list[float] = []
-    with encoder._single_threaded_blas():
-        for query in QUERIES:  # warm the caches
-            network.embed_one(encoder.tokens(query))
-        for query in queries:
-            ids = encoder.tokens(query)
-            t = time.perf_counter()
-            network.embed(np.array([ids], dtype=np.int64), np.array([len(ids)], dtype=np.int64))
-            batch_ms.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            network.embed_one(ids)
-            single_ms.append((time.perf_counter() - t) * 1000)
-    return batch_ms, single_ms
+def query_latency(encoder: Encoder, queries: list[str]) -> list[float]:
+    """Milliseconds per query through the model (:meth:`Encoder.encode` of one text: the query cache is not used)."""
+    encoder.encode(QUERIES)  # warm the caches
+    times = []
+    for query in queries:
+        began = time.perf_counter()
+        encoder.encode([query])
+        times.append((time.perf_counter() - began) * 1000)
+    return times
 
 
 def main() -> None:
@@ -110,7 +99,7 @@ def main() -> None:
     tokenize_s = time.perf_counter() - started
     context_lengths = [len(encoder.tokens(text)) for text in context]
 
-    batch_ms, single_ms = query_paths(encoder, QUERIES * 5)
+    query_ms = query_latency(encoder, QUERIES * 5)
 
     load_before = os.getloadavg()[0]
     rate, token_rate, projected = embed_rate(encoder, indexed, args.sample, args.seed, args.batch_size)
@@ -139,10 +128,8 @@ def main() -> None:
         f"{args.sample} -> whole corpus ~{context_projected / 60:.1f} min"
     )
     print(
-        f"one short query ({len(single_ms)} queries, load {os.getloadavg()[0]:.1f}): single-text path "
-        f"(Encoder.query, cache bypassed) p50 {statistics.median(single_ms):.2f} ms, "
-        f"p95 {statistics.quantiles(single_ms, n=20)[-1]:.2f}; as a padded batch of one (the path before) "
-        f"p50 {statistics.median(batch_ms):.2f} ms, p95 {statistics.quantiles(batch_ms, n=20)[-1]:.2f}"
+        f"one short query ({len(query_ms)} queries, load {os.getloadavg()[0]:.1f}): p50 {statistics.median(query_ms):.2f} ms, "
+        f"p95 {statistics.quantiles(query_ms, n=20)[-1]:.2f}"
     )
     print(f"peak memory: {peak_mb:.0f} MB")
     command = f".venv/bin/python benchmarks/bench_embedding.py --sample {args.sample} --seed {args.seed}"

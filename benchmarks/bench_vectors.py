@@ -213,6 +213,16 @@ def main() -> None:
                 "after the queries)"
             )
             del exact_found
+            # a nightly run: one new episode (140 rows) added to the previous graph, as a commit does it
+            new_keys = np.concatenate([keys, keys[:140] ^ np.uint64(1 << 63)])
+            new_rows = np.concatenate([np.asarray(table.matrix), np.asarray(table.matrix[:140])])
+            began = time.perf_counter()
+            nearest.write_graph(
+                folder / "next.ann", new_rows, new_keys, (graph_path, keys, np.ones(len(keys), dtype=bool))
+            )
+            print(f"  graph updated with one new episode (140 rows) in {time.perf_counter() - began:.1f} s")
+            del new_rows
+            (folder / "next.ann").unlink()
     print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; rerun: {command}")
 
 

@@ -9,7 +9,6 @@ softmax scale is folded into the query weights.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,44 +173,6 @@ class Bert:
         pooled = np.einsum("blh,bl->bh", tokens, real.astype(np.float32)) / lengths[:, None].astype(np.float32)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
-
-    def embed_one(self, ids: Sequence[int]) -> Array:
-        """The normalized mean-pooled vector of one text's token ids: :meth:`embed` without a batch.
-
-        A query is 3–16 tokens: with no padding there is no mask to build or add, and the
-        attention is a handful of small products, so numpy's per-call overhead is the cost
-        saved. Same arithmetic as :meth:`embed` (vectors equal to float32 rounding).
-        """
-        length = len(ids)
-        hidden = self.dimensions
-        heads = self.heads
-        head_size = hidden // heads
-        x = self.word_embeddings[np.asarray(ids, dtype=np.int64)]
-        x += self.position_embeddings[:length]
-        x += self.token_type_embedding
-        _layer_norm(x, *self.embedding_norm, self.eps)
-        for layer in self.layers:
-            qkv = x @ layer.qkv
-            qkv += layer.qkv_bias
-            q, k, v = qkv.reshape(length, 3, heads, head_size).transpose(1, 2, 0, 3)  # each (heads, length, head)
-            scores = q @ k.transpose(0, 2, 1)
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(1, 0, 2).reshape(length, hidden)
-            attended = context @ layer.attention_out
-            attended += layer.attention_out_bias
-            attended += x
-            _layer_norm(attended, *layer.attention_norm, self.eps)
-            inner = attended @ layer.intermediate
-            inner += layer.intermediate_bias
-            _gelu(inner)
-            x = inner @ layer.output
-            x += layer.output_bias
-            x += attended
-            _layer_norm(x, *layer.output_norm, self.eps)
-        pooled = x.sum(axis=0) / np.float32(length)
-        return (pooled / max(np.float32(np.sqrt(pooled @ pooled)), np.float32(1e-12))).astype(np.float32)
 
 
 def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> None:

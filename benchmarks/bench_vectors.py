@@ -142,11 +142,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--graph-everywhere", action="store_true", help="also build a graph below the threshold")
+    parser.add_argument("--ef", default=str(nearest.EXPANSION_SEARCH), help="graph search widths to compare")
     parser.add_argument("--index", help="also time words against hybrid search on this index (with vectors)")
     args = parser.parse_args()
     command = (
         f".venv/bin/python benchmarks/bench_vectors.py --sizes {args.sizes} --noise {args.noise} "
-        f"--queries {args.queries} --seed {args.seed}"
+        f"--queries {args.queries} --seed {args.seed} --ef {args.ef}"
         + (" --graph-everywhere" if args.graph_everywhere else "")
         + (f" --index {args.index}" if args.index else "")
     )
@@ -196,22 +197,27 @@ def main() -> None:
             build_s = time.perf_counter() - began
             before = rss_mb()
             table.graph = nearest.open_graph(graph_path, keys)
-            graph_ms, graph_found = timed(table, qs, None)
-            graph_filtered_ms, _ = timed(table, qs, selective)
-            # the ten best of the fifty by their exact cosine (what the fusion sees) against exact search's ten
-            ten = []
-            for query, exact, found in zip(qs, truth, graph_found, strict=True):
-                rows_found = np.array(sorted(found))
-                best = rows_found[np.argsort(-(np.asarray(table.matrix[rows_found], dtype=np.float32) @ query))[:10]]
-                ten.append(len(set(exact[:10]) & set(best.tolist())) / 10)
-            fifty = [len(set(t) & f) / 50 for t, f in zip(truth, graph_found, strict=True)]
             print(
-                f"  graph:  p50 {statistics.median(graph_ms):.2f} ms, p95 {np.percentile(graph_ms, 95):.2f}; "
-                f"filtered to 5 % p50 {statistics.median(graph_filtered_ms):.2f} ms; recall@10 {np.mean(ten):.3f}, "
-                f"recall@50 {np.mean(fifty):.3f} (vs exact); built in {build_s:.0f} s (load {load_before:.1f}); "
-                f"file {os.path.getsize(graph_path) / 1e6:.0f} MB (memory-mapped, RSS +{rss_mb() - before:.0f} MB "
-                "after the queries)"
+                f"  graph:  built in {build_s:.0f} s (load {load_before:.1f}); file "
+                f"{os.path.getsize(graph_path) / 1e6:.0f} MB (memory-mapped)"
             )
+            for ef in [int(value) for value in args.ef.split(",")]:
+                table.graph.index.expansion_search = ef
+                graph_ms, graph_found = timed(table, qs, None)
+                graph_filtered_ms, _ = timed(table, qs, selective)
+                # the ten best of the fifty by their exact cosine (what the fusion sees) against exact search's ten
+                ten = []
+                for query, exact, found in zip(qs, truth, graph_found, strict=True):
+                    rows_found = np.array(sorted(found))
+                    scores = np.asarray(table.matrix[rows_found], dtype=np.float32) @ query
+                    ten.append(len(set(exact[:10]) & set(rows_found[np.argsort(-scores)[:10]].tolist())) / 10)
+                fifty = [len(set(t) & f) / 50 for t, f in zip(truth, graph_found, strict=True)]
+                print(
+                    f"    ef_search {ef}: p50 {statistics.median(graph_ms):.2f} ms, "
+                    f"p95 {np.percentile(graph_ms, 95):.2f}; filtered to 5 % p50 "
+                    f"{statistics.median(graph_filtered_ms):.2f} ms; recall@10 {np.mean(ten):.3f}, recall@50 "
+                    f"{np.mean(fifty):.3f} (vs exact); RSS +{rss_mb() - before:.0f} MB; load {os.getloadavg()[0]:.1f}"
+                )
             del exact_found
             # a nightly run: one new episode (140 rows) added to the previous graph, as a commit does it
             new_keys = np.concatenate([keys, keys[:140] ^ np.uint64(1 << 63)])

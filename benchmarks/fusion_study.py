@@ -8,18 +8,26 @@ candidates came from the lexical first stage, whether the lexical winner holds t
 order, and podsearch's words-only ranking (the baseline). ``study`` then fuses those candidates
 offline in many ways and prints S@1, S@10 and MRR@10 of each against words-only podsearch:
 
-- the normalisation of both scores (min-max, z-score, rank, cosine relative to the best);
-- the weight of the meaning, the number of paragraphs taken by meaning;
+- the fusion: a linear mix of both scores normalised over the candidates (min-max, z-score,
+  rank, cosine relative to the best, log of the words' score), or ``mult``: the words' score
+  (plus a floor) times ``exp(weight × cosine)``, optionally with the weight set to ``covered``
+  when the words' winner holds every content word of the query, and the cosine of the
+  candidate's episode (title and description) as one more factor;
+- the weight of the meaning, the number of paragraphs taken by meaning, the first stage's
+  next best matches re-ranked too (``more``);
 - the vector of a paragraph: its own, or its own mixed with its neighbours' in the same
-  episode (``nb1``: ±1 paragraph at weight ``b``; ``nb2``: ±1 and ±2), plus an optional share of
-  the episode's own vector (title and description).
+  episode (``near`` × the ±1 paragraphs, ``far`` × the ±2), plus an optional share of the
+  episode's own vector, normalised: computed from the stored rows, nothing re-embedded.
+
+A grid is ``norms``, ``pool``, ``context``, ``mult`` or variants separated by ``;``, each
+``norm[/lexical norm],weight,nearest,near,far,about[,floor[,covered[,episode[,more]]]]``.
 
 Only the meaning-side candidates outside the captured pool are missed, so a variant with a pool
 smaller than ``--pool`` is exact up to ties. Confirm a chosen variant through the real code path
 with ``benchmarks/bench_semantic.py``.
 
     .venv/bin/python benchmarks/fusion_study.py capture --seed 1
-    .venv/bin/python benchmarks/fusion_study.py study --seed 1
+    .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid 'mult,6,50,0,0,0,0.01,0;minmax,0.35,50,0,0,0'
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from queries import headerless
 
 import podsearch
 from podsearch.query import hybrid
+from podsearch.query import rerank as RR
 
 #: Neighbour mixes captured (their nearest paragraphs join the pool): (±1 weight, ±2 weight).
 CAPTURED_MIXES = ((0.0, 0.0), (0.5, 0.0), (0.5, 0.25), (1.0, 0.5))
@@ -66,6 +75,8 @@ class Captured:
     text: str = ""
     #: The share of the query's content words (by idf) each of the top re-ranked candidates holds.
     coverage: dict[tuple[str, int], float] = field(default_factory=dict)
+    #: The first stage's next best matches after its candidates, best first (see ``--more``).
+    more: list[tuple[str, int]] = field(default_factory=list)
 
 
 def neighbour_matrix(dense: Any, layout: list[tuple[int, int]], near: float, far: float, about: float) -> Any:
@@ -94,7 +105,7 @@ def layout_of(table: Any) -> list[tuple[int, int]]:
 # --- capture -----------------------------------------------------------------------------------------
 
 
-def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int) -> list[Captured]:
+def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more: int) -> list[Captured]:
     """Run the queries through the real hybrid code path, keeping what the fusion sees."""
     table = index._read(lambda generation: generation.vectors)
     dense = table.dense()
@@ -116,9 +127,19 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int) -> li
             scores = matrix @ vector
             best = valid[np.argpartition(-scores[valid], pool - 1)[:pool]]
             union.update({int(docs[row]): float(own[row]) for row in best})
-        seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs)
+        present = {doc for _, doc in first.matches}
+        extra = [d for d in sorted(first.scores, key=lambda d: -first.scores[d]) if d not in present][:more]
+        # what the re-ranker adds by words (quotes held word for word, a named episode's best matches)
+        added = RR.exact_matches(context, plan, first, RR.Paragraphs(context)) | set(
+            RR.named_candidates(context, plan, first)
+        )
+        seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs, more=extra, added=added)
+        row_of = table.derived["rows"]
         cosine = dict(meaning.cosine)
         cosine.update(union)
+        for doc in extra:
+            if doc not in union and doc in row_of:
+                union[doc] = float(own[row_of[doc]])
         return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical)
 
     def fuse(context, plan, ranked, meaning, grouping):  # type: ignore[no-untyped-def]
@@ -149,12 +170,14 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int) -> li
                 key = (paragraph.episode, catalog.number(doc))
                 text_id = texts.setdefault((paragraph.episode, paragraph.text), len(texts))
                 ranked.append((score, key, -1, text_id))
-                if doc in first_docs or doc not in seen["nearest"]:
+                if doc in first_docs or doc in seen["added"] or doc not in seen["nearest"]:
                     lexical.add(key)
                 if position < 5 and doc in seen["lexical_docs"] and hybrid.in_order(plan, paragraph.terms):
                     ordered.add(key)
                 if position < 5:
                     coverage[key] = plan.words.coverage(set(paragraph.terms))
+            number = catalog.number
+            extra = [(context.generation.paragraph(d).episode, number(d)) for d in seen["more"]]
             out.append(
                 Captured(
                     query.set,
@@ -166,6 +189,7 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int) -> li
                     frozenset(ordered),
                     query.text,
                     coverage,
+                    extra,
                 )
             )
     finally:
@@ -239,6 +263,10 @@ class Variant:
     floor: float = 1e-3
     #: The meaning's weight when the words' winner holds every content word of the query (< 0: ``weight``).
     covered: float = -1.0
+    #: ``mult``: weight of the cosine of the candidate's episode (its title and description).
+    episode: float = 0.0
+    #: The first stage's next best matches re-ranked too, beyond its candidates.
+    more: int = 0
 
     @property
     def mix(self) -> tuple[float, float, float]:
@@ -248,10 +276,12 @@ class Variant:
         context = f" nb({self.near:g},{self.far:g},{self.about:g})" if any(self.mix) else ""
         floor = f" floor={self.floor:g}" if self.norm == "mult" else ""
         floor += f" covered={self.covered:g}" if self.covered >= 0 else ""
+        floor += f" episode={self.episode:g}" if self.episode else ""
+        floor += f" more={self.more}" if self.more else ""
         return f"{self.norm}/{self.lexical_norm} w={self.weight:g} k={self.nearest}{floor}{context}"
 
 
-def fused_ranking(item: Captured, cosine: Any, variant: Variant) -> list[tuple[str, int]]:
+def fused_ranking(item: Captured, cosine: Any, variant: Variant, about_row: Any = None) -> list[tuple[str, int]]:
     """The top of the fused ranking of one query (keys, distinct texts)."""
     if item.vector is None:
         return item.words
@@ -259,7 +289,8 @@ def fused_ranking(item: Captured, cosine: Any, variant: Variant) -> list[tuple[s
     scores = cosine[rows]
     scores[rows < 0] = 0.0
     # the meaning's candidates: the variant's nearest among the captured ones
-    meaning_only = [i for i, (_, key, _, _) in enumerate(item.ranked) if key not in item.lexical]
+    lexical_keys = item.lexical | set(item.more[: variant.more])
+    meaning_only = [i for i, (_, key, _, _) in enumerate(item.ranked) if key not in lexical_keys]
     keep = np.ones(len(rows), dtype=bool)
     # the variant's nearest paragraphs (among the captured, which hold every variant's nearest)
     chosen = set(sorted(np.flatnonzero(rows >= 0), key=lambda i: -scores[i])[: variant.nearest])
@@ -276,6 +307,8 @@ def fused_ranking(item: Captured, cosine: Any, variant: Variant) -> list[tuple[s
     if variant.norm == "mult":  # the meaning as one more multiplicative boost: lexical × exp(weight × cosine)
         best = lexical.max()
         fused = np.log(np.maximum(lexical, 0.0) + variant.floor * (best if best > 0 else 1.0)) + weight * similar
+        if variant.episode and about_row is not None and weight:
+            fused += variant.episode * cosine[about_row[rows[index]]]
     else:
         fused = weight * NORMS[variant.norm](similar) + (1 - weight) * NORMS[variant.lexical_norm](lexical)
     order = sorted(range(len(index)), key=lambda j: -fused[j])  # stable: the words' order breaks ties
@@ -317,6 +350,9 @@ def study(
     print("|---|" + "---|" * (len(captured) + 2))
     print("| words (absolute S@10 / MRR) | " + " | ".join(f"{b[1]:.3f} / {b[2]:.3f}" for b in base.values()) + " | | |")
     cosines: dict[tuple[float, float, float], dict[str, Any]] = {}
+    about_row = np.zeros(len(dense), dtype=np.int64)
+    for start, count in layout:
+        about_row[start : start + count] = start
     for variant in variants:
         if variant.mix not in cosines:
             matrix = neighbour_matrix(dense, layout, *variant.mix) if any(variant.mix) else dense
@@ -328,7 +364,7 @@ def study(
         cells, worst, known = [], 0.0, ""
         for name, items in captured.items():
             table = cosines[variant.mix][name]
-            rankings = [fused_ranking(item, table[:, i], variant) for i, item in enumerate(items)]
+            rankings = [fused_ranking(item, table[:, i], variant, about_row) for i, item in enumerate(items)]
             s1, s10, mrr = measure(items, rankings)
             cells.append(f"{s10 - base[name][1]:+.3f} / {mrr - base[name][2]:+.3f}")
             if name in ("known", "partial", "typo"):
@@ -371,7 +407,7 @@ def grid(spec: str) -> list[Variant]:
     for part in spec.split(";"):  # norm/lexnorm,weight,nearest,near,far,about[,floor[,covered]]
         norm, weight, nearest, near, far, about, *rest = part.split(",")
         norm_name, _, lexical = norm.partition("/")
-        extra = [float(x) for x in rest] + [1e-3, -1.0][len(rest) :]
+        extra = [float(x) for x in rest] + [1e-3, -1.0, 0.0, 0.0][len(rest) :]
         variants.append(
             Variant(
                 norm_name,
@@ -383,6 +419,8 @@ def grid(spec: str) -> list[Variant]:
                 lexical or "minmax",
                 extra[0],
                 extra[1],
+                extra[2],
+                int(extra[3]),
             )
         )
     return variants
@@ -395,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--pool", type=int, default=200, help="nearest paragraphs captured per vector variant")
+    parser.add_argument("--more", type=int, default=100, help="first-stage matches captured beyond its candidates")
     parser.add_argument("--cache", default="/tmp/podsearch-semantic", help="bench_semantic.py's indexes")
     parser.add_argument("--vectors-cache", default=str(B.DEFAULT_NOTES_CACHE))
     parser.add_argument("--captured", default="/tmp/fusion-study-seed{seed}.pkl")
@@ -428,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         captured = {}
         for name, items in sets.items():
             index = indexes["headerless" if name in B.HEADERLESS else "full"]
-            captured[name] = capture(index, items, args.pool)
+            captured[name] = capture(index, items, args.pool, args.more)
             R.log(f"{name}: {len(items)} captured ({time.perf_counter() - began:.0f} s)")
         table = indexes["full"]._read(lambda generation: generation.vectors)
         row_of = {

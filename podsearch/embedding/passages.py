@@ -7,6 +7,9 @@ the corpus without headers, and a header in the embedded text would make the
 vectors of the two copies differ (two embeddings of the corpus instead of one).
 Neighbouring paragraphs were measured in the issue (+.01 S@10 on full titles,
 -.01 on retitled episodes) for 2.5 times the tokens: not worth the time budget.
+Mixing each paragraph's vector with its neighbours' after embedding (no extra
+tokens) was measured with ``benchmarks/fusion_study.py``: it lowered topic
+S@10 by .007 to .017 on seed 1, so the search uses each paragraph's own vector.
 
 Each episode's vectors are keyed by :func:`episode_key`: the model's fingerprint
 and the exact texts embedded, so a cached or stored vector is reused only for

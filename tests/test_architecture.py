@@ -30,7 +30,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "top": ({"top"}, set()),
     "api": ({"top", "reading", "index", "query", "embedding"}, set()),
     "reading": ({"top", "reading"}, {"yaml"}),
-    "index": ({"top", "reading", "index"}, {"whoosh", "numpy"}),
+    "index": ({"top", "reading", "index"}, {"whoosh", "numpy", "threadpoolctl", "usearch"}),
     "query": ({"top", "index", "query"}, {"numpy"}),
     "output": ({"top", "output"}, {"rich", "pandas", "IPython"}),
     "cli": ({"top", "api", "output", "cli", "web"}, {"typer"}),

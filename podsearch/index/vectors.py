@@ -537,6 +537,12 @@ class VectorTable:
         best = exact(self.matrix[subset], query, count) if count < len(subset) else np.arange(len(subset))
         return Found(self, query, subset[best], None)
 
+    def row(self, row: int) -> NDArray[np.float32]:
+        """One row as float32 (from the float32 copy when it was made)."""
+        import numpy as np
+
+        return self._dense[row] if self._dense is not None else np.asarray(self.matrix[row], dtype=np.float32)
+
     def episode_rows(self) -> Iterator[tuple[str, int, int]]:
         """``(episode id, first row, rows)`` of every episode."""
         for eid, start in zip(self.episode_ids, self.starts, strict=True):
@@ -576,10 +582,7 @@ class Found:
             return float(self._scores[row])
         found = self._known.get(int(row))
         if found is None:
-            import numpy as np
-
-            rows = self._table._dense if self._table._dense is not None else self._table.matrix
-            found = self._known[int(row)] = float(np.asarray(rows[row], dtype=np.float32) @ self._query)
+            found = self._known[int(row)] = float(self._table.row(row) @ self._query)
         return found
 
 

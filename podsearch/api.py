@@ -204,7 +204,7 @@ class Index:
             raise QueryError(
                 "the index's vectors were made by another model; recompute them with: podsearch index --semantic"
             )
-        return mode or "hybrid", encoder.query_soon(query[:2000])  # computed while the words are searched
+        return mode or "hybrid", encoder.query(query[:2000])
 
     def _query_encoder(self) -> Any:
         """The model, loaded on the first search by meaning (:class:`~podsearch.errors.ModelError` without one)."""

@@ -83,15 +83,6 @@ def test_a_query_gets_the_reference_vector_and_is_kept(encoder: Encoder) -> None
     assert np.allclose(encoder.query(TEXTS[0]), encoder.encode([TEXTS[0]])[0], atol=2e-6)
 
 
-def test_a_query_started_early_is_waited_for_where_it_is_used(encoder: Encoder) -> None:
-    pending = [encoder.query_soon(text) for text in TEXTS[:4]]
-    for text, vector in zip(TEXTS, pending, strict=False):
-        assert np.array_equal(np.asarray(vector, dtype=np.float32), encoder.query(text))
-    assert np.asarray(pending[0]).dtype == np.float32 and np.asarray(pending[0]).shape == (384,)
-    with pytest.raises(TypeError):  # what computing it raised, where it is used
-        np.asarray(encoder.query_soon(None))  # type: ignore[arg-type]
-
-
 def test_similar_meanings_are_closer_than_different_ones(encoder: Encoder) -> None:
     query, near, far = encoder.encode(
         ["changing careers into data science", "I moved from accounting to a data scientist job", "the pizza was cold"]

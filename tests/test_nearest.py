@@ -121,9 +121,6 @@ class WordHashModel:
             total += np.random.default_rng(seed).standard_normal(self.dimensions).astype(np.float32)
         return total / np.linalg.norm(total)
 
-    def query_soon(self, text: str) -> Any:
-        return self.query(text)
-
 
 TOPICS = [
     "I moved from academia into a startup job as an engineer.",

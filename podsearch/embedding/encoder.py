@@ -21,7 +21,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +64,6 @@ class Encoder:
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _blas: Any = field(default=None, repr=False, compare=False)
-    _workers: list[ThreadPoolExecutor] = field(default_factory=list, repr=False, compare=False)
     _queries: OrderedDict[str, NDArray[np.float32]] = field(default_factory=OrderedDict, repr=False, compare=False)
 
     @classmethod
@@ -158,7 +157,9 @@ class Encoder:
 
         A search box sends the same text again (paging, another filter, a second mode): those
         searches skip the model (5–10 ms a query here, nearly all of it the weights' matrix
-        products: a dedicated path without padding, mask and batch saved 2 %, so there is none).
+        products: a dedicated path without padding, mask and batch saved 2 %, so there is none;
+        embedding on a worker thread during the lexical stage saved nothing either, the worker's
+        many small numpy steps each waiting for the GIL that the lexical stage holds).
         """
         with self._lock:
             found = self._queries.get(text)
@@ -171,19 +172,6 @@ class Encoder:
             while len(self._queries) > QUERY_CACHE:
                 self._queries.popitem(last=False)
         return vector.copy()
-
-    def query_soon(self, text: str) -> PendingVector:
-        """:meth:`query` started on a worker thread: the caller goes on (a search runs its lexical
-        first stage meanwhile) and the vector is waited for where it is used (``np.asarray``).
-
-        The model's time is nearly all matrix products, which run without the GIL, so the two
-        overlap on two cores: a hybrid search costs the longer of the two, not their sum.
-        """
-        with self._lock:
-            if not self._workers:
-                self._workers.append(ThreadPoolExecutor(_cores(), thread_name_prefix="podsearch-query"))
-            pool = self._workers[0]
-        return PendingVector(pool.submit(self.query, text))
 
     def _embed(self, encoded: list[list[int]], rows: list[int]) -> NDArray[np.float32]:
         lengths = np.array([len(encoded[i]) for i in rows], dtype=np.int64)
@@ -199,21 +187,6 @@ class Encoder:
         else:
             with self._blas.limit(limits=1, user_api="blas"):
                 yield
-
-
-class PendingVector:
-    """A query vector being computed (:meth:`Encoder.query_soon`): ``np.asarray(pending)`` waits for it."""
-
-    def __init__(self, future: Future[NDArray[np.float32]]) -> None:
-        self._future = future
-
-    def result(self) -> NDArray[np.float32]:
-        """The vector, once computed (raises what computing it raised)."""
-        return self._future.result()
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> NDArray[Any]:
-        vector = self.result()
-        return vector if dtype is None else vector.astype(dtype, copy=False)
 
 
 def _cores() -> int:

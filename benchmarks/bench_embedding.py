@@ -7,7 +7,7 @@ per text is the corpus's. Also measures loading the model, tokenizing every
 paragraph, one short query's latency, and the process's peak memory. Needs the ``semantic`` extra
 and a model (see podsearch.embedding.sources).
 
-    .venv/bin/python benchmarks/bench_embedding.py [--sample 300] [--seed 1] [--batch-size 32]
+    .venv/bin/python benchmarks/bench_embedding.py [--sample 300] [--seed 1] [--batch-size 8]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import podsearch  # noqa: E402
 from podsearch.embedding import Encoder  # noqa: E402
+from podsearch.embedding.encoder import DEFAULT_BATCH_SIZE  # noqa: E402
 from podsearch.embedding.passages import episode_passages  # noqa: E402
 from podsearch.model import Episode  # noqa: E402
 
@@ -83,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sample", type=int, default=300, help="paragraphs embedded per variant (default 300)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--model", default=None, help="model folder (default: PODSEARCH_MODEL, HF cache, package)")
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -133,7 +134,7 @@ def main() -> None:
     )
     print(f"peak memory: {peak_mb:.0f} MB")
     command = f".venv/bin/python benchmarks/bench_embedding.py --sample {args.sample} --seed {args.seed}"
-    if args.batch_size != 32:
+    if args.batch_size != DEFAULT_BATCH_SIZE:
         command += f" --batch-size {args.batch_size}"
     print(f"rerun: {command}")
 

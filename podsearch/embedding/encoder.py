@@ -44,7 +44,10 @@ except ImportError as error:
 #: sentence-transformers' limit for all-MiniLM-L6-v2: longer texts are cut to their first 256 tokens.
 DEFAULT_MAX_TOKENS = 256
 #: Texts per batch, and the most tokens (texts × padded length) per batch: longer texts go in smaller batches.
-DEFAULT_BATCH_SIZE = 32
+#: Eight, not 32: the index embeds one episode (about 140 texts) at a time, and batches of 32 of its
+#: texts, sorted by length, padded them by 21 % (8: 6 %) and left a core idle on the last batch;
+#: measured side by side on whole episodes, 8 embeds 18–20 % more texts a second than 32.
+DEFAULT_BATCH_SIZE = 8
 MAX_BATCH_TOKENS = 4096
 #: Query vectors kept by :meth:`Encoder.query` (384 floats each).
 QUERY_CACHE = 256

@@ -53,8 +53,14 @@ _NUMBER_BITS = 24
 
 
 def available() -> bool:
-    """Whether the ``semantic-scale`` extra (usearch) is installed."""
-    return importlib.util.find_spec("usearch") is not None
+    """Whether the ``semantic-scale`` extra (usearch) is installed and loads."""
+    if importlib.util.find_spec("usearch") is None:
+        return False
+    try:
+        importlib.import_module("usearch.index")
+    except ImportError:  # installed but broken (a missing compiled dependency): search stays exact
+        return False
+    return True
 
 
 def file_name(generation: int) -> str:

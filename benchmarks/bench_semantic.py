@@ -171,9 +171,9 @@ class Precomputed:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.encoder, name)
 
-    def query_soon(self, text: str) -> Any:
+    def query(self, text: str) -> Any:
         found = self.vectors.get(text)
-        return found if found is not None else self.encoder.query_soon(text)
+        return found if found is not None else self.encoder.query(text)
 
 
 # --- latency ----------------------------------------------------------------------------------------

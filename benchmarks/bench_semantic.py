@@ -28,7 +28,6 @@ embeds nothing. Needs the ``semantic`` extra and a model.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import os
 import random
@@ -84,20 +83,6 @@ def paraphrase_items(episodes: Sequence[podsearch.Episode], count: int, seed: in
                 found.append(Q.Query("paraphrase", chapter.name, members, f"{episode.id} @ {chapter.start}s"))
     rng = random.Random(f"{seed}/paraphrase")
     return Q._shuffled(found, rng)[:count]
-
-
-def as_indexed(episodes: Sequence[podsearch.Episode], index: podsearch.Index) -> list[podsearch.Episode]:
-    """The episodes under the ids the index gave them.
-
-    Two files may claim one id (two episodes coded S03E04): the indexer gives the later a longer
-    id, while :func:`podsearch.read_folder` reads each file alone and gives both the short one. Judged
-    by the short id, a quote of the second episode would count the first one's paragraph as the answer.
-    """
-    ids = {Path(info.path).name: info.id for info in index.episodes() if info.path}
-    return [
-        dataclasses.replace(episode, id=ids.get(Path(episode.path).name, episode.id)) if episode.path else episode
-        for episode in episodes
-    ]
 
 
 # --- indexes with vectors --------------------------------------------------------------------------
@@ -252,7 +237,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "full": R.podsearch_index(folder, work / "index-full", paragraphs, "full corpus"),
         "headerless": R.podsearch_index(stripped, work / "index-headerless", paragraphs, "without headers"),
     }
-    episodes = as_indexed(episodes, indexes["full"])
     sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], args.limit, args.seed)
     sets["paraphrase"] = paraphrase_items(episodes, args.limit, args.seed)
     R.log(

@@ -303,6 +303,19 @@ def test_two_files_with_one_code_get_two_ids_in_path_order(tmp_path: Path) -> No
         assert ix.episode("s01e01-abcdefghijk").path == str(tmp_path / "b" / "ep01.md")
 
 
+def test_read_folder_gives_two_files_with_one_code_the_ids_the_index_gives(tmp_path: Path) -> None:
+    folder = tmp_path / "eps"
+    write_show(folder, 1)
+    (folder / "ep01.md").rename(folder / "a-first.md")
+    write_show(folder, 1)
+    (folder / "ep01.md").rename(folder / "b-second.md")
+    read = {Path(e.path).name: e.id for e in podsearch.read_folder(folder) if isinstance(e, podsearch.Episode)}
+    assert read == {"a-first.md": "s01e01", "b-second.md": "s01e01-abcdefghijk"}
+    with podsearch.Index(tmp_path / "index") as ix:
+        ix.update(folder)
+        assert {Path(e.path).name: e.id for e in ix.episodes()} == read
+
+
 def test_a_changed_file_is_found_by_content_not_by_time(tmp_path: Path) -> None:
     folder, index = tmp_path / "eps", tmp_path / "index"
     make_folder(folder, 2)

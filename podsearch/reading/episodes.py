@@ -18,7 +18,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from podsearch.reading.frontmatter import (
     kind_of,
     read_text,
 )
-from podsearch.reading.identity import file_stem, identity_of
+from podsearch.reading.identity import Identity, file_stem, identity_of
 from podsearch.timecode import (
     MAX_SECONDS,
     parse_duration,
@@ -121,14 +121,26 @@ def episode_files(folder: Path | str) -> list[Path]:
 
 
 def read_folder(folder: Path | str, people: People | None = None) -> Iterator[Episode | EpisodeError]:
-    """Each file of a folder as an :class:`Episode`, or the error that stopped it."""
+    """Each file of a folder as an :class:`Episode`, or the error that stopped it.
+
+    Two files that claim one id (two episodes coded S03E04) get the ids a fresh
+    index of the folder gives them: the first file keeps it, a later one takes
+    the next of its :meth:`~podsearch.reading.identity.Identity.candidates`.
+    """
     folder = Path(folder)
     people = people if people is not None else People.beside(folder)
+    taken: set[str] = set()
     for path in episode_files(folder):
         try:
-            yield read_episode(path, people)
+            episode = read_episode(path, people)
         except EpisodeError as error:
             yield error
+            continue
+        if episode.id in taken:
+            identity = Identity(file_stem(path), episode.season, episode.number, episode.youtube_id)
+            episode = replace(episode, id=next(eid for eid in identity.candidates() if eid not in taken))
+        taken.add(episode.id)
+        yield episode
 
 
 # --- the file and its front matter ---------------------------------------------------------

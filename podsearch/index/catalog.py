@@ -117,7 +117,20 @@ class EpisodeCatalog:
 
     def passage(self, doc: int, reach: int) -> list[int]:
         """The documents of the paragraphs within ``reach`` of a paragraph's, itself included, in order."""
-        episode, number = self._episode_of[doc], self._numbers[doc]
+        numbers, episode_of = self._numbers, self._episode_of
+        episode, number = episode_of[doc], numbers[doc]
+        low, high = max(0, number - reach), min(self.paragraph_count(episode) - 1, number + reach)
+        first, last = doc - (number - low), doc + (high - number)
+        # writers add an episode's paragraphs together: the passage is usually the documents around
+        # ``doc``, checked here in one pass instead of looked up one by one
+        if first >= 0 and last < len(numbers):
+            run = range(first, last + 1)
+            if (
+                all(numbers[other] == low + other - first and episode_of[other] == episode for other in run)
+                and self._head_set.isdisjoint(run)
+                and (not self._deleted or all(other not in self._deleted for other in run))
+            ):
+                return list(run)
         found = []
         for other in range(number - reach, number + reach + 1):
             at = doc if other == number else self.doc_at(episode, other, doc)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from podsearch.errors import IndexDamagedError
 from podsearch.index.storage import INDEX_NAME
-from podsearch.index.syncing import sync_folder
+from podsearch.index.syncing import replace_durably
 
 if TYPE_CHECKING:
     import numpy as np
@@ -192,17 +191,7 @@ def write_graph(
     for start in range(0, len(rows), 65536):  # in blocks: a block's float32 copy, not the table's
         block = rows[start : start + 65536]
         index.add(keys[block], np.asarray(matrix[block], dtype=np.float32), threads=threads)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        index.save(str(temporary))
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    sync_folder(str(path.parent))
+    replace_durably(path, lambda temporary: index.save(str(temporary)))
 
 
 def _usearch() -> Any:

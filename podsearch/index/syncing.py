@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
 def write_durably(path: Path, data: bytes) -> None:
     """Replace the file at ``path`` with ``data``: written to a temporary file, synced, renamed, folder synced."""
+    replace_durably(path, lambda temporary: temporary.write_bytes(data))
+
+
+def replace_durably(path: Path, write: Callable[[Path], object]) -> None:
+    """Replace the file at ``path`` with what ``write(temporary)`` puts in a temporary file beside it:
+    synced, renamed into place, folder synced. A failure leaves ``path`` as it was and no temporary file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "wb") as file:
-            file.write(data)
-            file.flush()
+        write(temporary)
+        with open(temporary, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:

@@ -154,10 +154,10 @@ def fuse(
     catalog = context.catalog
     key = catalog.key
     winner = ranked[0][1]
+    terms = context.generation.paragraph(winner).terms
     if meaning.mode == "meaning":
         scored = [(meaning.cosine.get(doc, 0.0), doc) for _, doc in ranked]
     else:
-        terms = context.generation.paragraph(winner).terms
         weight = 0.0 if plan.words.coverage(set(terms)) >= 1.0 - 1e-9 else MEANING_WEIGHT
         best = max(score for score, _ in ranked)
         floor = MEANING_FLOOR * (best if best > 0 else 1.0)
@@ -171,7 +171,7 @@ def fuse(
             for score, doc in scored
         ]
     fused = sorted(scored, key=lambda pair: (-pair[0], key(pair[1])))
-    quoted = winner in meaning.lexical and in_order(plan, context.generation.paragraph(winner).terms)
+    quoted = winner in meaning.lexical and in_order(plan, terms)
     if meaning.mode == "hybrid" and not grouping and quoted:
         fused.sort(key=lambda pair: pair[1] != winner)  # stable: the rest keep their order
     return fused

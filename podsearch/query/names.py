@@ -64,6 +64,9 @@ class Names:
             for (guest_id, name), found in sorted(episodes.items())
         ]
         self._titles: list[tuple[int, frozenset[str]]] | None = None
+        self._by_first_word: dict[str, list[Guest]] | None = None
+        #: Title word → positions in ``_titles`` of the titles holding it.
+        self._titles_with: dict[str, list[int]] = {}
         self._catalog = catalog
 
     # --- filters ----------------------------------------------------------------------
@@ -142,8 +145,16 @@ class Names:
         words = WORD.findall(fold_name(text))
         typed = set(words)
         found: dict[int, tuple[str, ...]] = {}
-        for guest in self.guests:
-            if len(guest.words) >= 2 and typed.issuperset(guest.words) and 2 * len(guest.words) >= len(words):
+        if self._by_first_word is None:
+            by_first: dict[str, list[Guest]] = {}
+            for guest in self.guests:
+                if len(guest.words) >= 2:
+                    by_first.setdefault(guest.words[0], []).append(guest)
+            self._by_first_word = by_first
+        # only the guests whose first name the query holds: not every guest for every query
+        named = [guest for word in typed for guest in self._by_first_word.get(word, ())]
+        for guest in sorted(named, key=lambda guest: (guest.id, guest.name)):
+            if typed.issuperset(guest.words) and 2 * len(guest.words) >= len(words):
                 for episode in guest.episodes:
                     found[episode] = (*found.get(episode, ()), guest.name)
         return found
@@ -155,7 +166,15 @@ class Names:
             return frozenset()
         if self._titles is None:
             self._titles = _title_terms(self._catalog)
-        return frozenset(episode for episode, title in self._titles if _close_title(query, title))
+            self._titles_with = {}
+            for position, (_, title) in enumerate(self._titles):
+                for word in title:
+                    self._titles_with.setdefault(word, []).append(position)
+        # a close title shares most of the query's words: look only at the titles sharing one
+        sharing = {position for word in query for position in self._titles_with.get(word, ())}
+        return frozenset(
+            self._titles[position][0] for position in sharing if _close_title(query, self._titles[position][1])
+        )
 
 
 def _close_title(query: frozenset[str], title: frozenset[str]) -> bool:

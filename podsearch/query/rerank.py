@@ -149,7 +149,7 @@ def exact_matches(context: SearchContext, plan: QueryPlan, first: FirstStage, pa
     holding = sorted(first.containing.values(), key=len)
     together = set(holding[0]).intersection(*holding[1:])
     scores = first.scores
-    candidates = [doc for doc in together if doc in scores]
+    candidates = list(scores.keys() & together)
     if len(candidates) > EXACT_CHECKS:
         key = context.catalog.key
         candidates = sorted(candidates, key=lambda doc: (-scores[doc], key(doc)))[:EXACT_CHECKS]

@@ -130,7 +130,7 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
         present = {doc for _, doc in first.matches}
         extra = [d for d in sorted(first.scores, key=lambda d: -first.scores[d]) if d not in present][:more]
         # what the re-ranker adds by words (quotes held word for word, a named episode's best matches)
-        added = RR.exact_matches(context, plan, first, RR.Paragraphs(context)) | set(
+        added = RR.exact_matches(context, plan, first, RR.Paragraphs(context), present) | set(
             RR.named_candidates(context, plan, first)
         )
         seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs, more=extra, added=added)

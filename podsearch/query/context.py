@@ -40,6 +40,8 @@ class SearchContext:
     section_terms: dict[str, list[str]] = field(default_factory=dict)
     #: The terms of each episode's title, by episode ordinal.
     title_terms: dict[int, set[str]] = field(default_factory=dict)
+    #: The first long answers of a named guest in an episode, by (episode ordinal, guest name).
+    guest_openings: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     _norms: tuple[list[float], bytes] | None = None
     _names: Names | None = None
     _lexicon: Lexicon | None = None

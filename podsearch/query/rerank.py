@@ -61,7 +61,7 @@ def rerank(
     """
     if not plan.words.content:  # only field clauses: keep the first stage's order
         return chosen
-    exact = exact_matches(context, plan, first, paragraphs)
+    exact = exact_matches(context, plan, first, paragraphs, {doc for _, doc in chosen})
     named = named_candidates(context, plan, first) + guest_openings(context, plan, paragraphs)
     if exact or named:
         seen = {doc for _, doc in chosen}
@@ -137,11 +137,15 @@ def promote_named(
     return [(top + max(score, 0.0) + 1.0, doc) for score, doc in promoted] + rest
 
 
-def exact_matches(context: SearchContext, plan: QueryPlan, first: FirstStage, paragraphs: Paragraphs) -> set[int]:
+def exact_matches(
+    context: SearchContext, plan: QueryPlan, first: FirstStage, paragraphs: Paragraphs, chosen: Collection[int]
+) -> set[int]:
     """The paragraphs holding a plain query of :data:`EXACT_WORDS` words or more word for word.
 
-    Only paragraphs holding every word the first stage read can; the best
-    :data:`EXACT_CHECKS` of them (by first-stage score) have their stored terms checked.
+    Only paragraphs holding every word the first stage read can. The ``chosen``
+    candidates among them are checked first: the re-ranker reads them anyway,
+    and a quote found there is the moment someone quoted. Only when none holds
+    it are the best :data:`EXACT_CHECKS` others (by first-stage score) read and checked.
     """
     ordered = plan.words.ordered
     if len(ordered) < EXACT_WORDS or not first.containing or not plan.bag_of_words:
@@ -149,11 +153,15 @@ def exact_matches(context: SearchContext, plan: QueryPlan, first: FirstStage, pa
     holding = sorted(first.containing.values(), key=len)
     together = set(holding[0]).intersection(*holding[1:])
     scores = first.scores
-    candidates = list(scores.keys() & together)
-    if len(candidates) > EXACT_CHECKS:
+    candidates = scores.keys() & together
+    found = {doc for doc in candidates & set(chosen) if holds_run(paragraphs[doc].terms, ordered)}
+    if found:
+        return found
+    others = list(candidates.difference(chosen))
+    if len(others) > EXACT_CHECKS:
         key = context.catalog.key
-        candidates = sorted(candidates, key=lambda doc: (-scores[doc], key(doc)))[:EXACT_CHECKS]
-    return {doc for doc in candidates if holds_run(paragraphs[doc].terms, ordered)}
+        others = sorted(others, key=lambda doc: (-scores[doc], key(doc)))[:EXACT_CHECKS]
+    return {doc for doc in others if holds_run(paragraphs[doc].terms, ordered)}
 
 
 def holds_run(tokens: list[str], run: list[str]) -> bool:
@@ -193,22 +201,30 @@ def guest_openings(context: SearchContext, plan: QueryPlan, paragraphs: Paragrap
     without a transcript) gives nothing.
     """
     found: list[int] = []
-    catalog = context.catalog
     for episode, names in sorted(plan.guests.items()):
-        spoken: set[int] = set()
         for name in names:
-            try:
-                spoken |= context.generation.matching(context.names.clause("speaker", name))
-            except QueryError:  # no speaker of that name
-                continue
-        opening = []
-        for doc in sorted(spoken & catalog.documents_of((episode,)), key=catalog.key):
-            if len(paragraphs[doc].terms) >= GUEST_OPENING_WORDS:
-                opening.append(doc)
-                if len(opening) == NAMED_CANDIDATES:
-                    break
-        found.extend(opening)
+            known = context.guest_openings.get((episode, name))
+            if known is None:
+                known = context.guest_openings[(episode, name)] = _opening(context, episode, name, paragraphs)
+            found.extend(known)
     return found
+
+
+def _opening(context: SearchContext, episode: int, name: str, paragraphs: Paragraphs) -> list[int]:
+    """The first :data:`NAMED_CANDIDATES` paragraphs of :data:`GUEST_OPENING_WORDS` words or more
+    a speaker says in an episode."""
+    catalog = context.catalog
+    try:
+        spoken = context.generation.matching(context.names.clause("speaker", name))
+    except QueryError:  # no speaker of that name
+        return []
+    opening: list[int] = []
+    for doc in sorted(spoken & catalog.documents_of((episode,)), key=catalog.key):
+        if len(paragraphs[doc].terms) >= GUEST_OPENING_WORDS:
+            opening.append(doc)
+            if len(opening) == NAMED_CANDIDATES:
+                break
+    return opening
 
 
 def neighbourhood(scores: dict[int, float], doc: int, passage: Iterable[int]) -> float:

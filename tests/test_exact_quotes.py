@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import podsearch
+from podsearch.query.rerank import holds_run
 from podsearch.query.tuning import EXACT_CHECKS
 from tests.factory import write_episode
 
@@ -26,3 +28,13 @@ def test_a_quote_of_common_words_beats_hundreds_of_paragraphs_holding_its_words(
     index.update(folder)
     first = index.search("time and now I")[0]
     assert (first.episode.id, first.paragraph) == ("s01e09", 0)
+
+
+def test_holds_run_finds_a_run_exactly_where_one_is() -> None:
+    """Against the plain definition (every position tried), on random short token lists."""
+    rng = random.Random(7)
+    for _ in range(20_000):
+        tokens = [rng.choice("abc") for _ in range(rng.randint(0, 12))]
+        run = [rng.choice("abc") for _ in range(rng.randint(1, 4))]
+        expected = any(tokens[start : start + len(run)] == run for start in range(len(tokens)))
+        assert holds_run(tokens, run) is expected, (tokens, run)

@@ -27,6 +27,7 @@ from podsearch.model import Hit
 from podsearch.query.candidates import FirstStage
 from podsearch.query.context import SearchContext
 from podsearch.query.plan import QueryPlan
+from podsearch.query.rerank import holds_run
 from podsearch.query.tuning import MEANING_CANDIDATES, MEANING_EPISODE_WEIGHT, MEANING_FLOOR, MEANING_WEIGHT
 
 MODES = ("words", "meaning", "hybrid")
@@ -180,10 +181,7 @@ def fuse(
 def in_order(plan: QueryPlan, paragraph_terms: list[str]) -> bool:
     """Whether the query's words (two or more) occur one after another in the paragraph."""
     wanted = plan.words.ordered
-    if len(wanted) < 2:
-        return False
-    size = len(wanted)
-    return any(paragraph_terms[i : i + size] == wanted for i in range(len(paragraph_terms) - size + 1))
+    return len(wanted) >= 2 and holds_run(paragraph_terms, wanted)
 
 
 def _normalised(scores: dict[int, float]) -> dict[int, float]:

@@ -167,7 +167,14 @@ def exact_matches(
 def holds_run(tokens: list[str], run: list[str]) -> bool:
     """Whether ``run`` occurs in ``tokens`` as consecutive items."""
     first, length = run[0], len(run)
-    return any(token == first and tokens[position : position + length] == run for position, token in enumerate(tokens))
+    position = -1
+    try:
+        while True:  # list.index finds each occurrence of the first word at C speed
+            position = tokens.index(first, position + 1)
+            if tokens[position : position + length] == run:
+                return True
+    except ValueError:
+        return False
 
 
 def named_candidates(context: SearchContext, plan: QueryPlan, first: FirstStage) -> list[int]:

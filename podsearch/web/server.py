@@ -7,9 +7,14 @@ The socket is bound here, before uvicorn starts, so a port in use is a one-line
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -53,4 +58,28 @@ def serve(index: Path | None, host: str = "127.0.0.1", port: int = 8000) -> None
         config = uvicorn.Config(create_app(index), log_level="warning", access_log=False, timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         print(f"podsearch: serving {Index(index).path} on {url_of(sock)} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-        server.run(sockets=[sock])
+        with _interrupt_raises():
+            server.run(sockets=[sock])
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _interrupt_raises() -> Iterator[None]:
+    """Ctrl-C raises ``KeyboardInterrupt`` in the main thread, also when uvicorn raises it again.
+
+    uvicorn handles SIGINT while it serves, then raises it again through the handler it
+    found. Python's own handler would be replaced by asyncio's, which only cancels the
+    main task: depending on where the task was, the caller saw a normal return (exit 0)
+    instead of an interrupt (exit 130). A handler of our own always raises.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -85,6 +85,24 @@ def paraphrase_items(episodes: Sequence[podsearch.Episode], count: int, seed: in
     return Q._shuffled(found, rng)[:count]
 
 
+def indexes_and_sets(
+    folder: Path, work: Path, limit: int, seed: int
+) -> tuple[list[podsearch.Episode], int, dict[str, podsearch.Index], dict[str, list[Q.Query]]]:
+    """The corpus's episodes and paragraph count, its two indexes (``full``, and ``headerless``
+    without section headers, made under ``work``) and the query sets of this benchmark."""
+    episodes = Q.load_episodes(folder)
+    paragraphs = sum(len(t.paragraphs) for e in episodes for t in e.turns)
+    stripped = work / "headerless" / "podcast"
+    headerless.write_stripped_corpus(folder, stripped)
+    indexes = {
+        "full": R.podsearch_index(folder, work / "index-full", paragraphs, "full corpus"),
+        "headerless": R.podsearch_index(stripped, work / "index-headerless", paragraphs, "without headers"),
+    }
+    sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], limit, seed)
+    sets["paraphrase"] = paraphrase_items(episodes, limit, seed)
+    return episodes, paragraphs, indexes, sets
+
+
 # --- indexes with vectors --------------------------------------------------------------------------
 
 
@@ -229,16 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
 
-    episodes = Q.load_episodes(folder)
-    paragraphs = sum(len(t.paragraphs) for e in episodes for t in e.turns)
-    stripped = work / "headerless" / "podcast"
-    headerless.write_stripped_corpus(folder, stripped)
-    indexes = {
-        "full": R.podsearch_index(folder, work / "index-full", paragraphs, "full corpus"),
-        "headerless": R.podsearch_index(stripped, work / "index-headerless", paragraphs, "without headers"),
-    }
-    sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], args.limit, args.seed)
-    sets["paraphrase"] = paraphrase_items(episodes, args.limit, args.seed)
+    episodes, paragraphs, indexes, sets = indexes_and_sets(folder, work, args.limit, args.seed)
     R.log(
         f"{len(episodes)} episodes, {paragraphs:,} paragraphs; " + ", ".join(f"{n} {len(q)}" for n, q in sets.items())
     )
@@ -340,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # --- a nightly run with one new episode (vectors kept)
     if not args.no_nightly:
         nightly = indexes["headerless"]
-        newest = sorted(stripped.glob("*.md"))[-1]
+        newest = sorted((work / "headerless" / "podcast").glob("*.md"))[-1]
         aside = work / newest.name
         shutil.move(newest, aside)
         nightly.update()

@@ -46,7 +46,6 @@ import bench_semantic as B
 import numpy as np
 import queries as Q
 import relevance as R
-from queries import headerless
 
 import podsearch
 from podsearch.query import hybrid
@@ -450,17 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(args.cache)
     began = time.perf_counter()
     if args.action == "capture":
-        episodes = Q.load_episodes(folder)
-        paragraphs = sum(len(t.paragraphs) for e in episodes for t in e.turns)
-        stripped = work / "headerless" / "podcast"
-        headerless.write_stripped_corpus(folder, stripped)
-        indexes = {
-            "full": R.podsearch_index(folder, work / "index-full", paragraphs, "full corpus"),
-            "headerless": R.podsearch_index(stripped, work / "index-headerless", paragraphs, "without headers"),
-        }
-        episodes = B.as_indexed(episodes, indexes["full"])
-        sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], args.limit, args.seed)
-        sets["paraphrase"] = B.paraphrase_items(episodes, args.limit, args.seed)
+        _, _, indexes, sets = B.indexes_and_sets(folder, work, args.limit, args.seed)
         notes = Path(args.vectors_cache) if args.vectors_cache else None
         for name, index in indexes.items():
             B.with_vectors(index, notes, name)

@@ -132,6 +132,19 @@ def file_checksum(path: Path | str) -> int:
     return crc
 
 
+def as_recorded(folder: Path, record: CommitRecord, name: str) -> bool:
+    """Whether a file ``record`` lists is still as it was written: its size and CRC-32 as recorded
+    (``False`` when the record does not list it, or it is missing or unreadable)."""
+    expected = record.files.get(name)
+    if expected is None:
+        return False
+    path = folder / name
+    try:
+        return os.stat(path).st_size == expected[0] and file_checksum(path) == expected[1]
+    except OSError:
+        return False
+
+
 def describe_files(
     folder: Path,
     names: Iterable[str],

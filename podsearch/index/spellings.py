@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bisect
 import mmap
-import os
 import re
 import struct
 import sys
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from podsearch.errors import IndexDamagedError
-from podsearch.index.commits import CommitRecord, file_checksum
+from podsearch.index.commits import CommitRecord, as_recorded
 from podsearch.index.storage import INDEX_NAME
 from podsearch.index.syncing import write_durably
 
@@ -305,13 +304,10 @@ def commit(
 
 def _previous(folder: Path, state: CommitRecord) -> Dictionary | None:
     """The previous generation's dictionary when it is there and intact (else ``None``)."""
-    name = state.spellings
-    expected = state.files.get(name) if name else None
-    path = folder / name
+    if not state.spellings or not as_recorded(folder, state, state.spellings):
+        return None
     try:
-        if expected is None or os.stat(path).st_size != expected[0] or file_checksum(path) != expected[1]:
-            return None
-        return Dictionary.open(path)
+        return Dictionary.open(folder / state.spellings)
     except (OSError, IndexDamagedError):
         return None
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from podsearch.errors import IndexDamagedError, MissingExtraError
-from podsearch.index.commits import CommitRecord, file_checksum
+from podsearch.index.commits import CommitRecord, as_recorded
 from podsearch.index.storage import INDEX_NAME
 from podsearch.index.syncing import write_durably
 from podsearch.model import Episode
@@ -251,15 +251,10 @@ def _write_graph(
         return None
     previous = None
     old_graph = graph_of(state)
-    expected = state.files.get(old_graph) if old_graph else None
-    if old is not None and old_graph and expected is not None:
+    if old is not None and old_graph and as_recorded(folder, state, old_graph):
         old_keys = nearest.row_keys(old.episode_rows(), old.numbers)
         path = folder / old_graph
-        try:
-            intact = os.stat(path).st_size == expected[0] and file_checksum(path) == expected[1]
-        except OSError:
-            intact = False
-        if old_keys is not None and intact:
+        if old_keys is not None:
             import numpy as np
 
             unchanged = np.zeros(len(old_keys), dtype=bool)
@@ -322,13 +317,10 @@ def _previous_table(
     """The previous generation's vectors when they are of this model and intact (else ``None``)."""
     if previous is None or previous[1] != fingerprint:
         return None
-    name = previous[0]
-    expected = state.files.get(name)
-    path = folder / name
+    if not as_recorded(folder, state, previous[0]):
+        return None
     try:
-        if expected is None or os.stat(path).st_size != expected[0] or file_checksum(path) != expected[1]:
-            return None
-        return VectorTable.open(path)
+        return VectorTable.open(folder / previous[0])
     except (OSError, IndexDamagedError):
         return None
 

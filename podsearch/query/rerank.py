@@ -11,6 +11,7 @@ query's words it holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from collections.abc import Set as AbstractSet
 
 from podsearch.errors import QueryError
 from podsearch.index.engine import StoredParagraph
@@ -61,10 +62,10 @@ def rerank(
     """
     if not plan.words.content:  # only field clauses: keep the first stage's order
         return chosen
-    exact = exact_matches(context, plan, first, paragraphs, {doc for _, doc in chosen})
+    seen = {doc for _, doc in chosen}
+    exact = exact_matches(context, plan, first, paragraphs, seen)
     named = named_candidates(context, plan, first) + guest_openings(context, plan, paragraphs)
     if exact or named:
-        seen = {doc for _, doc in chosen}
         added = [doc for doc in dict.fromkeys([*sorted(exact), *named]) if doc not in seen]
         chosen = chosen + [(first.scores.get(doc, 0.0), doc) for doc in added]
     about = episode_relevance(context, plan.words)
@@ -138,7 +139,7 @@ def promote_named(
 
 
 def exact_matches(
-    context: SearchContext, plan: QueryPlan, first: FirstStage, paragraphs: Paragraphs, chosen: Collection[int]
+    context: SearchContext, plan: QueryPlan, first: FirstStage, paragraphs: Paragraphs, chosen: AbstractSet[int]
 ) -> set[int]:
     """The paragraphs holding a plain query of :data:`EXACT_WORDS` words or more word for word.
 
@@ -154,10 +155,10 @@ def exact_matches(
     together = set(holding[0]).intersection(*holding[1:])
     scores = first.scores
     candidates = scores.keys() & together
-    found = {doc for doc in candidates & set(chosen) if holds_run(paragraphs[doc].terms, ordered)}
+    found = {doc for doc in candidates & chosen if holds_run(paragraphs[doc].terms, ordered)}
     if found:
         return found
-    others = list(candidates.difference(chosen))
+    others = list(candidates - chosen)
     if len(others) > EXACT_CHECKS:
         key = context.catalog.key
         others = sorted(others, key=lambda doc: (-scores[doc], key(doc)))[:EXACT_CHECKS]

@@ -141,9 +141,9 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
                 union[doc] = float(own[row_of[doc]])
         return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical)
 
-    def fuse(context, plan, ranked, meaning, grouping):  # type: ignore[no-untyped-def]
+    def fuse(context, plan, ranked, meaning, grouping, paragraphs):  # type: ignore[no-untyped-def]
         seen.update(ranked=list(ranked), nearest=set(meaning.nearest), lexical_docs=meaning.lexical)
-        return original_fuse(context, plan, ranked, meaning, grouping)
+        return original_fuse(context, plan, ranked, meaning, grouping, paragraphs)
 
     hybrid.search_vectors, hybrid.fuse = search_vectors, fuse
     out = []

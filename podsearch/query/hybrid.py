@@ -27,7 +27,7 @@ from podsearch.model import Hit
 from podsearch.query.candidates import FirstStage
 from podsearch.query.context import SearchContext
 from podsearch.query.plan import QueryPlan
-from podsearch.query.rerank import holds_run
+from podsearch.query.rerank import Paragraphs, holds_run
 from podsearch.query.tuning import MEANING_CANDIDATES, MEANING_EPISODE_WEIGHT, MEANING_FLOOR, MEANING_WEIGHT
 
 MODES = ("words", "meaning", "hybrid")
@@ -140,6 +140,7 @@ def fuse(
     ranked: list[tuple[float, int]],
     meaning: Meaning,
     grouping: bool,
+    paragraphs: Paragraphs,
 ) -> list[tuple[float, int]]:
     """The re-ranked candidates, their words' score multiplied by their meaning's.
 
@@ -155,7 +156,7 @@ def fuse(
     catalog = context.catalog
     key = catalog.key
     winner = ranked[0][1]
-    terms = context.generation.paragraph(winner).terms
+    terms = paragraphs[winner].terms  # read already by the re-ranker
     if meaning.mode == "meaning":
         scored = [(meaning.cosine.get(doc, 0.0), doc) for _, doc in ranked]
     else:

@@ -79,7 +79,7 @@ def search(
             first = hybrid.with_nearest(first, meaning)
     ranked = rerank(context, plan, first, chosen, paragraphs)
     if meaning is not None:
-        ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode")
+        ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode", paragraphs)
     hits, groups = _assemble(
         context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs, meaning
     )

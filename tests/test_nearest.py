@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 import podsearch
+from podsearch.cli import exits
 from podsearch.index.commits import decode
+from tests.cli_support import invoke
 from tests.factory import write_episode
 
 np = pytest.importorskip("numpy")
@@ -260,3 +262,29 @@ def test_below_the_threshold_or_without_usearch_search_is_exact(
     index.update(folder, rebuild=True)
     assert "graph" not in record_of(index).vectors
     assert hits(index, "startup engineer")
+
+
+def test_a_graph_damaged_in_place_is_refused_before_usearch_maps_it(
+    model: WordHashModel, folder: Path, tmp_path: Path
+) -> None:
+    """Same size, other bytes: usearch would follow the damaged links (a segmentation fault, seen on
+    random flips); the graph is checked against its recorded CRC-32 on first use instead."""
+    where = tmp_path / "index"
+    podsearch.Index(where).update(folder, semantic=True)
+    graph = where / record_of(podsearch.Index(where)).vectors["graph"]
+    data = bytearray(graph.read_bytes())
+    for position in range(len(data) // 3, len(data), len(data) // 7):
+        data[position] ^= 0xFF
+    graph.write_bytes(bytes(data))
+
+    with podsearch.Index(where) as index:
+        assert index.search("data contracts", mode="words")  # a words search does not read the graph
+        with pytest.raises(podsearch.IndexDamagedError, match=rf"{graph.name}.*podsearch index --rebuild"):
+            index.search("data contracts producers", mode="meaning")
+    code, out, err = invoke("search", "data contracts producers", "--index", str(where), "--mode", "hybrid")
+    assert (code, out) == (exits.EXIT_DAMAGED, "")
+    assert graph.name in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    podsearch.Index(where).update(folder, rebuild=True)
+    with podsearch.Index(where) as index:
+        assert hits(index, "data contracts producers")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from podsearch.errors import IndexDamagedError, MissingExtraError
-from podsearch.index.commits import CommitRecord, as_recorded
+from podsearch.index.commits import CommitRecord, as_recorded, file_checksum
 from podsearch.index.storage import INDEX_NAME
 from podsearch.index.syncing import write_durably
 from podsearch.model import Episode
@@ -437,8 +438,10 @@ class VectorTable:
         if row != len(numbers) or matrix.shape != (row, self.dimensions):
             raise _damaged(path, "rows do not match the header")
         self._dense: Any = None
-        #: The nearest-neighbour graph (:class:`podsearch.index.nearest.Graph`), ``None``: exact search.
-        self.graph: Any = None
+        self._graph: Any = None
+        #: The graph file not opened yet: its path, the table's row keys and its recorded size and CRC-32.
+        self._graph_source: tuple[Path, Any, tuple[int, int]] | None = None
+        self._graph_lock = threading.Lock()
         #: What the query layer derives from the table and keeps as long as it (row → document maps).
         self.derived: dict[str, Any] = {}
 
@@ -472,6 +475,39 @@ class VectorTable:
         )
         return cls(path, header, numbers, matrix)
 
+    def attach_graph(self, path: Path, keys: Any, recorded: tuple[int, int]) -> None:
+        """Search through the nearest-neighbour graph at ``path`` (:mod:`podsearch.index.nearest`), for
+        rows with these ``keys``, once it proves as the commit ``recorded`` it (size, CRC-32): see :attr:`graph`."""
+        with self._graph_lock:
+            self._graph, self._graph_source = None, (path, keys, recorded)
+
+    @property
+    def graph(self) -> Any:
+        """The nearest-neighbour graph (:class:`podsearch.index.nearest.Graph`), ``None``: exact search.
+
+        Opened on the first search that needs it, after reading the whole file against the commit
+        record's CRC-32 (0.2 s for the 509 MB of a 20× archive, once per generation; a words
+        search never pays it): usearch trusts the links it maps, and a graph damaged in place
+        (same size) crashed the process with a segmentation fault instead of failing.
+        :class:`IndexDamagedError` when the file differs; ``FileNotFoundError`` when a later
+        commit removed it meanwhile (the read is then retried on the newest generation).
+        """
+        with self._graph_lock:
+            if self._graph_source is not None:
+                from podsearch.index import nearest
+
+                path, keys, (size, crc) = self._graph_source
+                if os.stat(path).st_size != size or file_checksum(path) != crc:
+                    raise _damaged(path, "its content differs from what the commit recorded")
+                try:
+                    self._graph = nearest.open_graph(path, keys)
+                except IndexDamagedError:
+                    if not path.exists():  # removed between the check and the mapping: not damage
+                        raise FileNotFoundError(path) from None
+                    raise
+                self._graph_source = None
+            return self._graph
+
     def rows(self, entry: tuple[int, str, str, int]) -> tuple[list[int], Any]:
         """An episode's paragraph numbers and float16 matrix."""
         start, _, _, count = entry
@@ -501,7 +537,8 @@ class VectorTable:
         total = len(self.numbers)
         permitted = total if allowed is None else int(np.count_nonzero(allowed))
         count = min(count, permitted)
-        if self.graph is None:
+        graph = self.graph
+        if graph is None:
             dense = self.dense()
             if allowed is not None and permitted * 4 < total:  # a selective filter: only its rows
                 candidates = np.flatnonzero(allowed)
@@ -518,7 +555,7 @@ class VectorTable:
         if permitted > EXACT_ROWS:
             # the share of rows a filter allows: ask for that much more, so that enough pass it
             asked = min(total, count * -(-total // permitted) * 2)
-            rows = self.graph.nearest(query, asked)
+            rows = graph.nearest(query, asked)
             if allowed is not None:
                 rows = rows[allowed[rows]]
             if len(rows) >= count:
@@ -639,6 +676,7 @@ def open_table(folder: Path, record: CommitRecord) -> VectorTable | None:
         from podsearch.index import nearest
 
         keys = nearest.row_keys(table.episode_rows(), table.numbers)
-        if keys is not None:
-            table.graph = nearest.open_graph(folder / graph, keys)  # None without usearch: exact search
+        written = record.files.get(graph)
+        if keys is not None and written is not None and nearest.available():  # else: exact search
+            table.attach_graph(folder / graph, keys, (int(written[0]), int(written[1])))
     return table

@@ -19,8 +19,8 @@ offline in many ways and prints S@1, S@10 and MRR@10 of each against words-only 
   episode (``near`` × the ±1 paragraphs, ``far`` × the ±2), plus an optional share of the
   episode's own vector, normalised: computed from the stored rows, nothing re-embedded.
 
-A grid is ``norms``, ``pool``, ``context``, ``mult`` or variants separated by ``;``, each
-``norm[/lexical norm],weight,nearest,near,far,about[,floor[,covered[,episode[,more]]]]``.
+A grid is ``norms``, ``pool``, ``cost``, ``context``, ``mult`` or variants separated by ``;``, each
+``norm[/lexical norm],weight,nearest,near,far,about[,floor[,covered[,episode[,more[,window]]]]]]``.
 
 Only the meaning-side candidates outside the captured pool are missed, so a variant with a pool
 smaller than ``--pool`` is exact up to ties. Confirm a chosen variant through the real code path
@@ -38,7 +38,7 @@ import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ class Captured:
     coverage: dict[tuple[str, int], float] = field(default_factory=dict)
     #: The first stage's next best matches after its candidates, best first (see ``--more``).
     more: list[tuple[str, int]] = field(default_factory=list)
+    #: Each first-stage candidate's position in the first stage's matches (see ``Variant.window``).
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 def neighbour_matrix(dense: Any, layout: list[tuple[int, int]], near: float, far: float, about: float) -> Any:
@@ -163,7 +165,8 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
             texts: dict[tuple[int, str], int] = {}
             ranked = []
             lexical, ordered, coverage = set(), set(), {}
-            first_docs = {doc for _, doc in seen["first"].matches}
+            first_docs = {doc: position for position, (_, doc) in enumerate(seen["first"].matches)}
+            positions = {}
             for position, (score, doc) in enumerate(seen["ranked"]):
                 paragraph = context.generation.paragraph(doc)
                 key = (paragraph.episode, catalog.number(doc))
@@ -171,6 +174,8 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
                 ranked.append((score, key, -1, text_id))
                 if doc in first_docs or doc in seen["added"] or doc not in seen["nearest"]:
                     lexical.add(key)
+                if doc in first_docs:
+                    positions[key] = first_docs[doc]
                 if position < 5 and doc in seen["lexical_docs"] and hybrid.in_order(plan, paragraph.terms):
                     ordered.add(key)
                 if position < 5:
@@ -189,6 +194,7 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
                     query.text,
                     coverage,
                     extra,
+                    positions,
                 )
             )
     finally:
@@ -266,6 +272,39 @@ class Variant:
     episode: float = 0.0
     #: The first stage's next best matches re-ranked too, beyond its candidates.
     more: int = 0
+    #: As ``search_vectors`` does: only the nearest and the first ``window`` first-stage candidates have a
+    #: cosine (the others 0); < 0: every candidate has its cosine.
+    window: int = -1
+    #: ``mult``: weight of the cosine of a candidate's neighbours (same episode, within ``reach`` paragraphs),
+    #: their best (``nbkind`` ``max``) or their mean (``mean``): a topic spans several paragraphs.
+    nb: float = 0.0
+    reach: int = 1
+    nbkind: str = "max"
+    #: > 0: the meaning's weight grows as the words' winner covers less of the query, full below
+    #: ``1 - slope`` of its content words (by idf), none when it covers them all.
+    slope: float = 0.0
+    #: ``mult``: > 0: the weight is divided by the spread (standard deviation) of the candidates' cosines,
+    #: times this: a query whose candidates all look alike by meaning gets as much push as one where they differ.
+    spread: float = 0.0
+    #: ``mult``: cosines below this count as this (only a real likeness lifts a candidate).
+    shift: float = -1.0
+    #: ``mult``: weight of the best cosine among the candidate's episode's candidates (the episode is about it).
+    epcos: float = 0.0
+    #: ``mult``: weight of the log of the best words' score among the candidate's episode's candidates,
+    #: relative to the best (the words found that episode).
+    epwords: float = 0.0
+    #: How ``epwords`` takes an episode's candidates: their best words' score (``max``) or their sum (``sum``).
+    epkind: str = "max"
+    #: ``epwords``: the share of the best score an episode with no words' score counts as (inside the log).
+    epfloor: float = 0.01
+    #: ``mult``: weight of the log of the best words' score among the candidates within ``segreach``
+    #: paragraphs of this one (itself left out), relative to the best, plus ``epfloor``.
+    segwords: float = 0.0
+    segreach: int = 3
+    #: ``mult``: weight of the mean cosine of the candidate's episode's ``eptop`` nearest paragraphs
+    #: (0: all of them), from the rows' cosines the exact search computes anyway.
+    epmean: float = 0.0
+    eptop: int = 0
 
     @property
     def mix(self) -> tuple[float, float, float]:
@@ -277,10 +316,33 @@ class Variant:
         floor += f" covered={self.covered:g}" if self.covered >= 0 else ""
         floor += f" episode={self.episode:g}" if self.episode else ""
         floor += f" more={self.more}" if self.more else ""
+        floor += f" window={self.window}" if self.window >= 0 else ""
+        floor += f" nb={self.nb:g}/{self.nbkind}±{self.reach}" if self.nb else ""
+        floor += f" slope={self.slope:g}" if self.slope else ""
+        floor += f" spread={self.spread:g}" if self.spread else ""
+        floor += f" shift={self.shift:g}" if self.shift > -1 else ""
+        floor += f" epcos={self.epcos:g}" if self.epcos else ""
+        floor += f" segwords={self.segwords:g}±{self.segreach}" if self.segwords else ""
+        floor += f" epmean={self.epmean:g}/top{self.eptop}" if self.epmean else ""
+        floor += f" epwords={self.epwords:g}/{self.epkind}/{self.epfloor:g}" if self.epwords else ""
         return f"{self.norm}/{self.lexical_norm} w={self.weight:g} k={self.nearest}{floor}{context}"
 
 
-def fused_ranking(item: Captured, cosine: Any, variant: Variant, about_row: Any = None) -> list[tuple[str, int]]:
+def neighbours_of(layout: list[tuple[int, int]], rows: int, reach: int) -> Any:
+    """Per row, the rows of its paragraph's neighbours within ``reach`` in the same episode (-1: none)."""
+    out = np.full((rows, 2 * reach), -1, dtype=np.int64)
+    for start, count in layout:
+        first, end = start + 1, start + count  # the episode's own row first
+        for row in range(first, end):
+            for j, shift in enumerate([*range(-reach, 0), *range(1, reach + 1)]):
+                if first <= row + shift < end:
+                    out[row, j] = row + shift
+    return out
+
+
+def fused_ranking(
+    item: Captured, cosine: Any, variant: Variant, about_row: Any = None, neighbours: Any = None
+) -> list[tuple[str, int]]:
     """The top of the fused ranking of one query (keys, distinct texts)."""
     if item.vector is None:
         return item.words
@@ -296,6 +358,10 @@ def fused_ranking(item: Captured, cosine: Any, variant: Variant, about_row: Any 
     for i in meaning_only:
         if i not in chosen:
             keep[i] = False
+    if variant.window >= 0:
+        for i, (_, key, _, _) in enumerate(item.ranked):
+            if i not in chosen and item.positions.get(key, variant.window) >= variant.window:
+                scores[i] = 0.0
     index = np.flatnonzero(keep)
     lexical = np.array([item.ranked[i][0] for i in index])
     similar = scores[index]
@@ -303,11 +369,63 @@ def fused_ranking(item: Captured, cosine: Any, variant: Variant, about_row: Any 
     weight = variant.weight
     if variant.covered >= 0 and item.coverage.get(winner, 0.0) >= 0.999:
         weight = variant.covered
+    elif variant.slope > 0:
+        weight *= min(1.0, (1.0 - item.coverage.get(winner, 0.0)) / variant.slope)
     if variant.norm == "mult":  # the meaning as one more multiplicative boost: lexical × exp(weight × cosine)
         best = lexical.max()
+        if variant.spread > 0 and len(similar) > 1 and similar.std() > 0:
+            weight *= variant.spread / similar.std()
+        similar = np.maximum(similar, variant.shift)
         fused = np.log(np.maximum(lexical, 0.0) + variant.floor * (best if best > 0 else 1.0)) + weight * similar
         if variant.episode and about_row is not None and weight:
             fused += variant.episode * cosine[about_row[rows[index]]]
+        if (variant.epcos or variant.epwords) and weight:
+            episodes = [item.ranked[i][1][0] for i in index]
+            top_cos: dict[str, float] = {}
+            top_words: dict[str, float] = {}
+            for eid, c, w in zip(episodes, similar, lexical, strict=True):
+                top_cos[eid] = max(top_cos.get(eid, -1.0), float(c))
+                add = max(float(w), 0.0)
+                top_words[eid] = (
+                    top_words.get(eid, 0.0) + add if variant.epkind == "sum" else max(top_words.get(eid, 0.0), add)
+                )
+            scale = best if best > 0 else 1.0
+            fused += np.array(
+                [
+                    variant.epcos * top_cos[e] + variant.epwords * np.log(top_words[e] / scale + variant.epfloor)
+                    for e in episodes
+                ]
+            )
+        if variant.epmean and about_row is not None and weight:
+            starts = about_row[rows[index]]
+            means = {}
+            for start in set(starts.tolist()):
+                count = int(np.count_nonzero(about_row == start))
+                values = cosine[start + 1 : start + count]
+                if variant.eptop:
+                    values = np.sort(values)[-variant.eptop :]
+                means[start] = float(values.mean()) if len(values) else 0.0
+            fused += variant.epmean * np.array([means[start] for start in starts.tolist()])
+        if variant.segwords and weight:
+            where: dict[str, list[tuple[int, float]]] = {}
+            for i, w in zip(index, lexical, strict=True):
+                eid, number = item.ranked[i][1]
+                where.setdefault(eid, []).append((number, max(float(w), 0.0)))
+            scale = best if best > 0 else 1.0
+            support = []
+            for i in index:
+                eid, number = item.ranked[i][1]
+                near_words = [w for n, w in where[eid] if n != number and abs(n - number) <= variant.segreach]
+                support.append(np.log(max(near_words, default=0.0) / scale + variant.epfloor))
+            fused += variant.segwords * np.array(support)
+        if variant.nb and neighbours is not None and weight:
+            half = neighbours.shape[1] // 2  # the columns: -half..-1, then 1..half
+            around = neighbours[rows[index]][:, half - variant.reach : half + variant.reach]
+            values = np.where(around >= 0, cosine[np.maximum(around, 0)], np.nan)
+            values[rows[index] < 0] = np.nan
+            with np.errstate(all="ignore"):
+                near = np.nanmax(values, axis=1) if variant.nbkind == "max" else np.nanmean(values, axis=1)
+            fused += variant.nb * weight / variant.weight * np.nan_to_num(near, nan=0.0)
     else:
         fused = weight * NORMS[variant.norm](similar) + (1 - weight) * NORMS[variant.lexical_norm](lexical)
     order = sorted(range(len(index)), key=lambda j: -fused[j])  # stable: the words' order breaks ties
@@ -352,6 +470,8 @@ def study(
     about_row = np.zeros(len(dense), dtype=np.int64)
     for start, count in layout:
         about_row[start : start + count] = start
+    reach = max((v.reach for v in variants if v.nb), default=0)
+    neighbours = neighbours_of(layout, len(dense), reach) if reach else None
     for variant in variants:
         if variant.mix not in cosines:
             matrix = neighbour_matrix(dense, layout, *variant.mix) if any(variant.mix) else dense
@@ -363,7 +483,9 @@ def study(
         cells, worst, known = [], 0.0, ""
         for name, items in captured.items():
             table = cosines[variant.mix][name]
-            rankings = [fused_ranking(item, table[:, i], variant, about_row) for i, item in enumerate(items)]
+            rankings = [
+                fused_ranking(item, table[:, i], variant, about_row, neighbours) for i, item in enumerate(items)
+            ]
             s1, s10, mrr = measure(items, rankings)
             cells.append(f"{s10 - base[name][1]:+.3f} / {mrr - base[name][2]:+.3f}")
             if name in ("known", "partial", "typo"):
@@ -395,6 +517,12 @@ def grid(spec: str) -> list[Variant]:
         return [Variant("mult", w, k, floor=f) for w in (2.0, 4.0, 6.0, 8.0) for k in (50,) for f in (1e-3, 1e-2, 0.1)]
     if spec == "pool":
         return [Variant("minmax", w, k) for w in (0.35, 0.5) for k in (10, 20, 50, 100, 200)]
+    if spec == "cost":  # the production fusion with fewer meaning candidates and cosine windows
+        return [
+            Variant("mult", 6.0, k, floor=0.01, covered=0.0, window=w)
+            for k in (10, 20, 30, 50)
+            for w in sorted({-1, 4 * k, 24, 48})
+        ]
     if spec == "context":
         return [
             Variant("minmax", w, 50, a, b, c)
@@ -403,10 +531,12 @@ def grid(spec: str) -> list[Variant]:
             if not (b and not a)
         ]
     variants = []
-    for part in spec.split(";"):  # norm/lexnorm,weight,nearest,near,far,about[,floor[,covered]]
-        norm, weight, nearest, near, far, about, *rest = part.split(",")
+    for part in spec.split(";"):  # norm/lexnorm,weight,nearest,near,far,about[,floor[,covered...]][,field=value]
+        fields = [x for x in part.split(",") if "=" not in x]
+        named = dict(x.split("=", 1) for x in part.split(",") if "=" in x)
+        norm, weight, nearest, near, far, about, *rest = fields
         norm_name, _, lexical = norm.partition("/")
-        extra = [float(x) for x in rest] + [1e-3, -1.0, 0.0, 0.0][len(rest) :]
+        extra = [float(x) for x in rest] + [1e-3, -1.0, 0.0, 0.0, -1.0][len(rest) :]
         variants.append(
             Variant(
                 norm_name,
@@ -420,8 +550,12 @@ def grid(spec: str) -> list[Variant]:
                 extra[1],
                 extra[2],
                 int(extra[3]),
+                int(extra[4]),
             )
         )
+        for name, value in named.items():
+            kind = type(getattr(variants[-1], name))
+            variants[-1] = replace(variants[-1], **{name: kind(value)})
     return variants
 
 

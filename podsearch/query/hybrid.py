@@ -19,6 +19,7 @@ found by meaning only has no highlighted words.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,7 +29,13 @@ from podsearch.query.candidates import FirstStage
 from podsearch.query.context import SearchContext
 from podsearch.query.plan import QueryPlan
 from podsearch.query.rerank import Paragraphs, holds_run
-from podsearch.query.tuning import MEANING_CANDIDATES, MEANING_EPISODE_WEIGHT, MEANING_FLOOR, MEANING_WEIGHT
+from podsearch.query.tuning import (
+    MEANING_CANDIDATES,
+    MEANING_EPISODE_WEIGHT,
+    MEANING_EPISODE_WORDS,
+    MEANING_FLOOR,
+    MEANING_WEIGHT,
+)
 
 MODES = ("words", "meaning", "hybrid")
 
@@ -110,7 +117,8 @@ def search_vectors(
     if row_of is None:
         row_of = table.derived["rows"] = {int(doc): row for row, doc in enumerate(docs) if doc >= 0}
     cosine = dict(nearest)
-    for _, doc in first.matches[: MEANING_CANDIDATES * 4]:
+    # every first-stage candidate (at most WIDE_CANDIDATES): leaving some out costs typo and topic queries
+    for _, doc in first.matches:
         row = row_of.get(doc)
         if row is not None and doc not in cosine:
             cosine[doc] = float(scores[row])
@@ -148,8 +156,9 @@ def fuse(
     is one more multiplicative boost, like the re-ranker's own, over a raw cosine (comparable
     across queries, unlike scores normalised over each query's candidates). The floor
     (:data:`MEANING_FLOOR` of the best words' score) lets a paragraph found by meaning alone rank.
-    When the words' winner holds every content word of the query, the words are trusted as they
-    are: the meaning only brings its candidates.
+    Outside ``--by-episode``, each score is also multiplied by how well the words found the
+    candidate's episode (:func:`episode_support`). When the words' winner holds every content word
+    of the query, the words are trusted as they are: the meaning only brings its candidates.
     """
     if not ranked:
         return ranked
@@ -166,6 +175,9 @@ def fuse(
         scored = [
             ((max(score, 0.0) + floor) * math.exp(weight * meaning.cosine.get(doc, 0.0)), doc) for score, doc in ranked
         ]
+        if weight and not grouping:
+            support = episode_support(ranked, catalog.episode_of)
+            scored = [(score * support[catalog.episode_of(doc)], doc) for score, doc in scored]
     if grouping and meaning.episodes:
         about = _normalised(meaning.episodes)
         scored = [
@@ -177,6 +189,23 @@ def fuse(
     if meaning.mode == "hybrid" and not grouping and quoted:
         fused.sort(key=lambda pair: pair[1] != winner)  # stable: the rest keep their order
     return fused
+
+
+def episode_support(ranked: list[tuple[float, int]], episode_of: Callable[[int], int]) -> dict[int, float]:
+    """Per episode of the candidates, ``(e + MEANING_FLOOR) ** MEANING_EPISODE_WORDS``: ``e`` is the best
+    words' score among its candidates as a share of the best candidate's.
+
+    A topic lives in one episode, and the words' ranking finds the right episode more often than the
+    right paragraph: a paragraph near the query in meaning is more likely the one sought in an episode
+    whose other paragraphs hold the query's words than in one where none does.
+    """
+    best_of: dict[int, float] = {}
+    for score, doc in ranked:
+        episode = episode_of(doc)
+        best_of[episode] = max(best_of.get(episode, 0.0), max(score, 0.0))
+    best = max(best_of.values(), default=0.0)
+    scale = best if best > 0 else 1.0
+    return {episode: (value / scale + MEANING_FLOOR) ** MEANING_EPISODE_WORDS for episode, value in best_of.items()}
 
 
 def in_order(plan: QueryPlan, paragraph_terms: list[str]) -> bool:

@@ -1,0 +1,103 @@
+"""Hybrid fusion: the words' support of a candidate's episode, and the cosine of every words' candidate.
+
+The library-level tests need the ``semantic`` extra and a model (skipped cleanly without them);
+the episode factor's arithmetic is checked without either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import podsearch
+from podsearch.query import hybrid
+from podsearch.query.tuning import MEANING_EPISODE_WORDS, MEANING_FLOOR
+from tests.factory import write_episode
+
+
+def test_episode_support_follows_the_best_words_score_of_each_episode() -> None:
+    episode_of = {1: 10, 2: 10, 3: 20, 4: 30}.__getitem__
+    ranked = [(8.0, 1), (2.0, 2), (4.0, 3), (-1.0, 4)]
+    support = hybrid.episode_support(ranked, episode_of)
+    assert support[10] == pytest.approx((1.0 + MEANING_FLOOR) ** MEANING_EPISODE_WORDS)
+    assert support[20] == pytest.approx((0.5 + MEANING_FLOOR) ** MEANING_EPISODE_WORDS)
+    # an episode the words did not find at all: the floor only
+    assert support[30] == pytest.approx(MEANING_FLOOR**MEANING_EPISODE_WORDS)
+    assert support[10] > support[20] > support[30]
+    # no words' score anywhere: every episode alike
+    flat = hybrid.episode_support([(0.0, 1), (0.0, 3)], episode_of)
+    assert flat[10] == flat[20]
+
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("safetensors")
+
+from tests.test_semantic import counting, shared_encoder  # noqa: E402,F401  (fixtures: the one model, counted)
+
+KITCHEN = [
+    ("Ann", 3, "We set the oven temperature high for pizza night."),
+    ("Ann", 9, "Kneading dough by hand takes patience and flour."),
+]
+HOBBIES = [
+    ("Ben", 4, "Baking sourdough loaves at home every weekend is my hobby."),
+    ("Ben", 8, "Our startup raised a seed round last spring."),
+]
+
+
+@pytest.fixture
+def kitchen(request: pytest.FixtureRequest, tmp_path: Path) -> podsearch.Index:
+    request.getfixturevalue("counting")  # every index gets the module's one model
+    folder = tmp_path / "episodes"
+    folder.mkdir()
+    write_episode(folder, "ep1", KITCHEN, title="Kitchen talk", season=1, number=1)
+    write_episode(folder, "ep2", HOBBIES, title="Weekend hobbies", season=1, number=2)
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder, semantic=True)
+    return index
+
+
+def keys(index: podsearch.Index, query: str, mode: str = "hybrid") -> list[tuple[str, int]]:
+    return [(hit.episode.id, hit.paragraph) for hit in index.search(query, mode=mode)]
+
+
+def test_a_passage_by_meaning_counts_more_in_the_episode_the_words_found(
+    kitchen: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "oven homemade bread"  # "oven" is in the kitchen episode only; no paragraph holds every word
+    assert keys(kitchen, query, "words") == [("s01e01", 0)]
+    # by meaning alone the sourdough paragraph of the other episode is nearer than the kneading one
+    nearest = keys(kitchen, query, "meaning")
+    assert nearest.index(("s01e02", 0)) < nearest.index(("s01e01", 1))
+    ranked = keys(kitchen, query)
+    assert ranked[:2] == [("s01e01", 0), ("s01e01", 1)]
+    # without the episode's support the nearer paragraph of the other episode comes second
+    monkeypatch.setattr(hybrid, "MEANING_EPISODE_WORDS", 0.0)
+    assert keys(kitchen, query)[:2] == [("s01e01", 0), ("s01e02", 0)]
+
+
+@pytest.mark.usefixtures("counting")
+def test_every_words_candidate_has_its_cosine_however_few_are_taken_by_meaning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "episodes"
+    folder.mkdir()
+    lines = [("Ann", 10 * i, f"Pipeline number {i} moves data between {i + 2} systems every night.") for i in range(8)]
+    write_episode(folder, "ep1", lines, title="Pipelines", season=1, number=1)
+    write_episode(folder, "ep2", HOBBIES, title="Weekend hobbies", season=1, number=2)
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder, semantic=True)
+    monkeypatch.setattr(hybrid, "MEANING_CANDIDATES", 1)
+    seen: list[Any] = []
+    original = hybrid.search_vectors
+
+    def spy(*args: Any) -> hybrid.Meaning:
+        seen.append(original(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(hybrid, "search_vectors", spy)
+    index.search("pipeline data weekend", mode="hybrid")
+    meaning = seen[-1]
+    assert len(meaning.nearest) == 1 and len(meaning.lexical) >= 8
+    assert meaning.lexical <= set(meaning.cosine)

@@ -19,15 +19,25 @@ offline in many ways and prints S@1, S@10 and MRR@10 of each against words-only 
   episode (``near`` × the ±1 paragraphs, ``far`` × the ±2), plus an optional share of the
   episode's own vector, normalised: computed from the stored rows, nothing re-embedded.
 
+- the candidates' cosine window (``window``: as ``search_vectors`` gives a cosine to the nearest and to
+  the first-stage candidates), and for ``mult`` more factors, each a field of :class:`Variant`: the words'
+  support of the candidate's episode (``epwords``, what hybrid.py does), the best or mean cosine of its
+  neighbours (``nb``), of its episode's candidates or paragraphs (``epcos``, ``epmean``), the words of
+  nearby candidates (``segwords``), a weight following the winner's coverage, the words' spread or the
+  query's length (``slope``, ``gap``, ``qlen``), the cosines' spread (``spread``), a cosine floor
+  (``shift``) and a greedy spreading of near paragraphs (``div``).
+
 A grid is ``norms``, ``pool``, ``cost``, ``context``, ``mult`` or variants separated by ``;``, each
-``norm[/lexical norm],weight,nearest,near,far,about[,floor[,covered[,episode[,more[,window]]]]]]``.
+``norm[/lexical norm],weight,nearest,near,far,about[,floor[,covered[,episode[,more[,window]]]]]]``
+followed by any ``field=value`` of :class:`Variant` (``mult,6,50,0,0,0,0.01,0,epwords=0.4`` is today's fusion).
 
 Only the meaning-side candidates outside the captured pool are missed, so a variant with a pool
 smaller than ``--pool`` is exact up to ties. Confirm a chosen variant through the real code path
 with ``benchmarks/bench_semantic.py``.
 
     .venv/bin/python benchmarks/fusion_study.py capture --seed 1
-    .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid 'mult,6,50,0,0,0,0.01,0;minmax,0.35,50,0,0,0'
+    .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid 'mult,6,50,0,0,0,0.01,0,epwords=0.4;minmax,0.35,50,0,0,0'
+    .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid cost   # pool size and cosine window
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import pickle
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -305,6 +316,15 @@ class Variant:
     #: (0: all of them), from the rows' cosines the exact search computes anyway.
     epmean: float = 0.0
     eptop: int = 0
+    #: ``mult``: a candidate within ``divreach`` paragraphs of one ranked above it (same episode) loses
+    #: ``div`` from its log score, picked greedily: a topic spans a stretch, one hit in it is enough.
+    div: float = 0.0
+    divreach: int = 2
+    #: ``mult``: the weight divided by 1 + ``gap`` × log(best / tenth best words' score): words far ahead of
+    #: the rest are trusted more.
+    gap: float = 0.0
+    #: ``mult``: the weight times (6 / the query's words of three letters or more) ** ``qlen``.
+    qlen: float = 0.0
 
     @property
     def mix(self) -> tuple[float, float, float]:
@@ -324,6 +344,9 @@ class Variant:
         floor += f" epcos={self.epcos:g}" if self.epcos else ""
         floor += f" segwords={self.segwords:g}±{self.segreach}" if self.segwords else ""
         floor += f" epmean={self.epmean:g}/top{self.eptop}" if self.epmean else ""
+        floor += f" div={self.div:g}±{self.divreach}" if self.div else ""
+        floor += f" gap={self.gap:g}" if self.gap else ""
+        floor += f" qlen={self.qlen:g}" if self.qlen else ""
         floor += f" epwords={self.epwords:g}/{self.epkind}/{self.epfloor:g}" if self.epwords else ""
         return f"{self.norm}/{self.lexical_norm} w={self.weight:g} k={self.nearest}{floor}{context}"
 
@@ -373,6 +396,12 @@ def fused_ranking(
         weight *= min(1.0, (1.0 - item.coverage.get(winner, 0.0)) / variant.slope)
     if variant.norm == "mult":  # the meaning as one more multiplicative boost: lexical × exp(weight × cosine)
         best = lexical.max()
+        if variant.qlen:
+            words = [t for t in re.findall(r"\w+", item.text) if len(t) > 2]
+            weight *= (6.0 / max(1, len(words))) ** variant.qlen
+        if variant.gap and best > 0:
+            tenth = np.sort(lexical)[::-1][min(9, len(lexical) - 1)]
+            weight /= 1.0 + variant.gap * np.log(best / max(tenth, 1e-3 * best))
         if variant.spread > 0 and len(similar) > 1 and similar.std() > 0:
             weight *= variant.spread / similar.std()
         similar = np.maximum(similar, variant.shift)
@@ -429,6 +458,8 @@ def fused_ranking(
     else:
         fused = weight * NORMS[variant.norm](similar) + (1 - weight) * NORMS[variant.lexical_norm](lexical)
     order = sorted(range(len(index)), key=lambda j: -fused[j])  # stable: the words' order breaks ties
+    if variant.div and weight:
+        order = spread_out(order, fused, [item.ranked[index[j]][1] for j in range(len(index))], variant)
     keys = [item.ranked[index[j]][1] for j in order]
     if winner in item.in_order:
         keys.sort(key=lambda key: key != winner)
@@ -442,6 +473,23 @@ def fused_ranking(
         if len(out) == R.DEPTH:
             break
     return out
+
+
+def spread_out(order: list[int], fused: Any, keys: list[tuple[str, int]], variant: Variant) -> list[int]:
+    """The order re-picked greedily, each candidate near one already picked losing ``variant.div``."""
+    left = order[: 3 * R.DEPTH]
+    picked: list[int] = []
+    while left:
+
+        def value(j: int) -> float:
+            eid, number = keys[j]
+            near = any(keys[p][0] == eid and abs(keys[p][1] - number) <= variant.divreach for p in picked)
+            return float(fused[j]) - (variant.div if near else 0.0)
+
+        best = max(left, key=value)  # max keeps the first of equals: the fused order
+        picked.append(best)
+        left.remove(best)
+    return picked + order[3 * R.DEPTH :]
 
 
 def measure(items: Sequence[Captured], rankings: Sequence[list[tuple[str, int]]]) -> tuple[float, float, float]:

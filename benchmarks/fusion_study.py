@@ -128,8 +128,8 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
     original_search, original_fuse = hybrid.search_vectors, hybrid.fuse
     seen: dict[str, Any] = {}
 
-    def search_vectors(context, table, plan, first, query, mode, grouping):  # type: ignore[no-untyped-def]
-        meaning = original_search(context, table, plan, first, query, mode, grouping)
+    def search_vectors(context, table, plan, first, query, mode, grouping, started=None):  # type: ignore[no-untyped-def]
+        meaning = original_search(context, table, plan, first, query, mode, grouping, started)
         docs, _, _ = hybrid.row_documents(context, table)
         valid = np.flatnonzero(docs >= 0)
         vector = np.asarray(query, dtype=np.float32)

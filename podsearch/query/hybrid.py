@@ -19,11 +19,13 @@ found by meaning only has no highlighted words.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from podsearch.index.vectors import VectorTable
+from podsearch.index.vectors import Found, VectorTable
 from podsearch.model import Hit
 from podsearch.query.candidates import FirstStage
 from podsearch.query.context import SearchContext
@@ -92,6 +94,41 @@ def row_documents(context: SearchContext, table: VectorTable) -> tuple[Any, Any,
     return found
 
 
+def start_search(
+    context: SearchContext, table: VectorTable, plan: QueryPlan, query: Any, grouping: bool
+) -> Future[Found]:
+    """Start searching the vectors for the paragraphs nearest to ``query`` (a unit vector) that the
+    filters allow, on a worker thread, and return at once.
+
+    The search is one matrix product (or a graph walk) that releases the GIL: it runs on the
+    other core while this thread does the lexical first stage. Everything that reads the index
+    (the filters' documents, the row → document map) is done here, on the caller's thread:
+    the engine's readers are not shared between threads.
+    """
+    import numpy as np
+
+    docs, _, _ = row_documents(context, table)
+    valid = docs >= 0
+    if plan.restriction is not None:
+        allowed = context.generation.matching(plan.restriction)
+        valid &= np.isin(docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+    vector = np.asarray(query, dtype=np.float32)
+    # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
+    return _searcher().submit(table.search, vector, MEANING_CANDIDATES * (2 if grouping else 1), valid)
+
+
+def _searcher() -> ThreadPoolExecutor:
+    """The threads vector searches run on (made on first use; idle threads cost nothing)."""
+    with _SEARCHER_LOCK:
+        if not _SEARCHER:
+            _SEARCHER.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="podsearch-vectors"))
+        return _SEARCHER[0]
+
+
+_SEARCHER: list[ThreadPoolExecutor] = []
+_SEARCHER_LOCK = threading.Lock()
+
+
 def search_vectors(
     context: SearchContext,
     table: VectorTable,
@@ -100,17 +137,12 @@ def search_vectors(
     query: Any,
     mode: str,
     grouping: bool,
+    started: Future[Found] | None = None,
 ) -> Meaning:
-    """The nearest paragraphs to ``query`` (a unit vector) that the filters allow."""
-    import numpy as np
-
+    """The nearest paragraphs to ``query`` (a unit vector) that the filters allow, and the cosine
+    of every first-stage candidate; ``started``: the search :func:`start_search` began."""
     docs, _, about_rows = row_documents(context, table)
-    valid = docs >= 0
-    if plan.restriction is not None:
-        allowed = context.generation.matching(plan.restriction)
-        valid &= np.isin(docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-    # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py); scores[row]: a row's cosine
-    scores = table.search(np.asarray(query, dtype=np.float32), MEANING_CANDIDATES * (2 if grouping else 1), valid)
+    scores = (started or start_search(context, table, plan, query, grouping)).result()  # scores[row]: its cosine
     best = scores.rows
     nearest = {int(docs[row]): float(scores[row]) for row in best}
     row_of = table.derived.get("rows")

@@ -59,6 +59,13 @@ def search(
     _check_options(limit, sort, group_by, context_paragraphs)
     plan = analyse(context, text, filters or Filters())
     every_match = group_by == "episode" or sort == "date"
+    table = context.generation.vectors
+    started = None
+    if query_vector is not None and sort == "relevance":
+        from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
+
+        if hybrid.usable(table, plan, mode):  # the vectors are searched on another thread meanwhile
+            started = hybrid.start_search(context, table, plan, query_vector, group_by == "episode")
     first = first_stage(context, plan, candidates_wanted(limit, every_match))
     paragraphs = Paragraphs(context)
     if group_by == "episode":
@@ -68,15 +75,12 @@ def search(
     else:
         chosen = first.matches
     meaning = None
-    table = context.generation.vectors
-    if query_vector is not None and sort == "relevance":
-        from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
+    if started is not None:
+        from podsearch.query import hybrid
 
-        if hybrid.usable(table, plan, mode):
-            grouping = group_by == "episode"
-            meaning = hybrid.search_vectors(context, table, plan, first, query_vector, mode, grouping)
-            chosen = hybrid.widen(chosen, meaning)
-            first = hybrid.with_nearest(first, meaning)
+        meaning = hybrid.search_vectors(context, table, plan, first, query_vector, mode, group_by == "episode", started)
+        chosen = hybrid.widen(chosen, meaning)
+        first = hybrid.with_nearest(first, meaning)
     ranked = rerank(context, plan, first, chosen, paragraphs)
     if meaning is not None:
         ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode", paragraphs)

@@ -36,9 +36,10 @@ the graph on 20× of noisy, distinct copies); (c) 20 equal candidates of every p
 re-ranker, which keeps a fixed number of them, as it would of distinct ones.
 
 The built 20× index is cached under ``--cache`` with a fingerprint of what it was made from (this
-script's replication scheme, the corpus files, podsearch's index-time sources, the model, usearch's
-version): a rerun with the same fingerprint reuses it and only times (the build's figures are kept
-beside it and printed again). Needs the ``semantic`` extra, a model and, for the graph,
+script's way of copying, the corpus files, the podsearch sources its contents depend on (see
+:func:`index_sources`), the model's weights, usearch's version): a rerun with the same fingerprint
+reuses it and only times (the build's figures are kept beside it and printed again). The 1× index
+is ``relevance.py``'s, rebuilt when any index-time source changed (13 s). Needs the ``semantic`` extra, a model and, for the graph,
 ``semantic-scale``; the first build takes a while on 2 cores (the Whoosh indexing of 4,000 episodes
 and the graph), later runs a few minutes.
 
@@ -72,13 +73,14 @@ from bench_semantic import DEFAULT_NOTES_CACHE, with_vectors
 import podsearch
 from podsearch.index import nearest
 from podsearch.index import vectors as V
+from podsearch.query.tuning import MEANING_CANDIDATES
 from podsearch.reading.episodes import episode_files
 
 #: Changes whenever the way copies are made changes (part of the cache's fingerprint).
 SCHEME = "bench_scale copies v1: file -x<k>, season + 100k, youtube id tail"
 SETS = ("known", "partial", "typo", "topic")
 #: Queries searched before timing (other texts than the timed ones): the models, tables, caches.
-WARM = 20
+WARM = 50
 _SEASON = re.compile(r"^(season:\s*['\"]?)(\d+)(['\"]?\s*)$", re.MULTILINE)
 _YOUTUBE_LINE = re.compile(r"^[ \t]*youtube:.*$", re.MULTILINE)
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -122,9 +124,23 @@ def replicate(folder: Path, target: Path, times: int) -> int:
     return written
 
 
+def index_sources() -> str:
+    """A hash of the podsearch sources the 20× index's contents depend on: reading, index, the top-level
+    modules, and what is embedded for a paragraph (``embedding/passages.py``). Not the model's code: the
+    build embeds nothing (it checks), its vectors come from the cache, keyed by the model's weights and
+    the texts (``model`` in :func:`fingerprint`). Not the query side, which only changes the timings."""
+    package = Path(podsearch.__file__).resolve().parent
+    digest = hashlib.sha256(podsearch.__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if len(relative.parts) == 1 or relative.parts[0] in ("reading", "index") or relative.name == "passages.py":
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(folder: Path, times: int, model: str) -> str:
     """What the 20× index is made from: the scheme, the corpus, podsearch's index-time sources, the model."""
-    digest = hashlib.sha256(f"{SCHEME}\0{times}\0{R.index_fingerprint()}\0{model}\0".encode())
+    digest = hashlib.sha256(f"{SCHEME}\0{times}\0{index_sources()}\0{model}\0".encode())
     digest.update((inspect.getsource(copy_text) + inspect.getsource(replicate)).encode())
     for path in episode_files(folder):
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
@@ -272,8 +288,9 @@ def latency(indexes: dict[str, podsearch.Index], texts: Sequence[str], rounds: i
             for name, mode in runs[position % len(runs) :] + runs[: position % len(runs)]:
                 times[(name, mode)].append(timed(indexes[name], text, mode))
         after = os.getloadavg()
+        seen = "queries new to the process" if number == 0 else "the same queries again (their terms' caches warm)"
         print(
-            f"\nround {number + 1}: {len(texts) - WARM} queries, each in every index and mode, "
+            f"\nround {number + 1}, {seen}: {len(texts) - WARM} queries, each in every index and mode, "
             f"{time.perf_counter() - began:.0f} s; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before, "
             f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f} after"
         )
@@ -290,6 +307,28 @@ def latency(indexes: dict[str, podsearch.Index], texts: Sequence[str], rounds: i
     print("  target: hybrid p50 at most +10 ms over words on the corpus, +40 ms at 20x")
 
 
+def parts(indexes: dict[str, podsearch.Index], texts: Sequence[str]) -> None:
+    """What hybrid adds, in parts: embedding the query (the model) and the vector search alone (the table)."""
+    load = os.getloadavg()[0]
+    for name, index in indexes.items():
+        encoder = index._query_encoder()
+        table = table_of(index)
+        embed_ms, search_ms = [], []
+        for text in texts:
+            began = time.perf_counter()
+            vector = encoder.encode([text])[0]
+            embed_ms.append(1000 * (time.perf_counter() - began))
+            began = time.perf_counter()
+            table.search(vector, MEANING_CANDIDATES)
+            search_ms.append(1000 * (time.perf_counter() - began))
+        print(
+            f"  {name:>4}: embedding the query p50 {percentile(embed_ms, 0.5):.1f} ms; vector search "
+            f"({'graph' if table.graph is not None else 'exact'}, {MEANING_CANDIDATES} nearest of "
+            f"{len(table.numbers):,}) p50 {percentile(search_ms, 0.5):.1f} ms p95 {percentile(search_ms, 0.95):.1f} "
+            f"(load {load:.2f})"
+        )
+
+
 def sizes(index: podsearch.Index) -> str:
     """The index folder's size on disk and its vector and graph files'."""
     folder = index.path
@@ -303,25 +342,45 @@ def sizes(index: podsearch.Index) -> str:
     )
 
 
-def memory_of(path: Path, texts: Sequence[str]) -> dict[str, float]:
-    """Resident memory (MB) of this process: opened and searched by words, then by hybrid too; peak."""
+def mapped_mb(folder: Path) -> dict[str, float]:
+    """Resident MB of this process's mappings of the index's files, by kind (vectors, graph, words)."""
+    kinds: dict[str, float] = {}
+    kind = None
+    with open("/proc/self/smaps") as file:
+        for line in file:
+            parts = line.split()
+            if "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:  # a mapping's first line
+                name = parts[5] if len(parts) > 5 else ""
+                kind = None
+                if name.startswith(str(folder)):
+                    kind = "vectors" if name.endswith(".vec") else "graph" if name.endswith(".ann") else "words"
+            elif kind is not None and parts[0] == "Rss:":
+                kinds[kind] = kinds.get(kind, 0.0) + int(parts[1]) / 1024
+    return kinds
 
-    def status(field: str) -> float:
+
+def memory_of(path: Path, texts: Sequence[str]) -> dict[str, Any]:
+    """A fresh process's memory (MB) and first searches (ms): opened by a words search, searched by
+    words, then the first hybrid search (the model loaded, the graph checked and mapped) and more."""
+
+    def status() -> dict[str, float]:
         with open("/proc/self/status") as file:
-            for line in file:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+            fields = dict(line.split(":", 1) for line in file if ":" in line)
+        return {name: int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
 
-    found = {"start": status("VmRSS")}
+    found: dict[str, Any] = {"start": status()["VmRSS"]}
     index = podsearch.Index(path)
+    found["first_words_ms"] = timed(index, texts[0], "words")
+    found["open"] = status()["VmRSS"]
     for text in texts:
         index.search(text, limit=10, mode="words")
-    found["words"] = status("VmRSS")
-    for text in texts:
+    found["words"] = status()["VmRSS"]
+    found["first_hybrid_ms"] = timed(index, texts[0], "hybrid")
+    for text in texts[1:]:
         index.search(text, limit=10, mode="hybrid")
-    found["hybrid"] = status("VmRSS")
-    found["peak"] = status("VmHWM")
+    after = status()
+    found |= {"hybrid": after["VmRSS"], "anon": after["RssAnon"], "file": after["RssFile"], "peak": after["VmHWM"]}
+    found["mapped"] = mapped_mb(path.resolve())
     return found
 
 
@@ -336,9 +395,16 @@ def memory(indexes: dict[str, podsearch.Index], texts: Sequence[str]) -> None:
         )
         found = json.loads(done.stdout.strip().splitlines()[-1])
         print(
-            f"  {name:>4}: resident {found['words']:.0f} MB after opening and {len(texts)} words searches, "
-            f"{found['hybrid']:.0f} MB after as many hybrid ones (model loaded), peak {found['peak']:.0f} MB "
-            f"(a bare process: {found['start']:.0f} MB; mapped index files count as they are read)"
+            f"  {name:>4}: {found['open']:.0f} MB once opened (one search; a bare process {found['start']:.0f} MB), "
+            f"{found['words']:.0f} MB after {len(texts)} words searches, {found['hybrid']:.0f} MB after as many "
+            f"hybrid ones ({found['anon']:.0f} MB private: the model and caches; {found['file']:.0f} MB mapped "
+            f"index files, the pages read so far, which the system may drop), peak {found['peak']:.0f} MB"
+        )
+        mapped = ", ".join(f"{kind} {mb:.0f} MB" for kind, mb in sorted(found["mapped"].items()))
+        print(
+            f"        mapped and resident by kind: {mapped or 'none'}; a fresh process's first words search "
+            f"{found['first_words_ms']:.0f} ms, its first hybrid search {found['first_hybrid_ms']:.0f} ms "
+            "(opening: the model loaded, the graph's checksum checked and the graph mapped)"
         )
 
 
@@ -404,6 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     texts = query_texts(episodes, args.queries, args.seed)
     latency(indexes, texts, args.rounds)
+    print(f"\nthe parts of hybrid's extra cost ({min(100, args.queries)} of the queries):")
+    parts(indexes, texts[WARM : WARM + 100])
     load = os.getloadavg()
     print(f"\nresident memory, each index in a process of its own (load {load[0]:.2f}):")
     for index in indexes.values():

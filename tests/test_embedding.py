@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
     try:
-        return Encoder.load()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PODSEARCH_RUNTIME", "numpy")  # this file checks numpy's vectors; ONNX's: test_embedding_onnx.py
+            return Encoder.load()
     except ModelError as error:
         pytest.skip(f"no embedding model: {error}")
 

@@ -37,7 +37,8 @@ try:
     import numpy as np
     from numpy.typing import NDArray
 
-    from podsearch.embedding.network import Bert  # numpy is all it needs
+    from podsearch.embedding import runtime
+    from podsearch.embedding.network import Bert, Network  # numpy is all it needs
 except ImportError as error:
     raise MissingExtraError(f"semantic search needs numpy; install it with: {EXTRA_HINT}") from error
 
@@ -60,7 +61,8 @@ class Encoder:
     Safe to share between threads: encoding reads the weights and never changes them.
     """
 
-    network: Bert
+    #: :class:`~podsearch.embedding.network.Bert` (numpy) or :class:`~podsearch.embedding.runtime.OnnxBert`.
+    network: Network
     tokenizer: WordPiece
     #: Where the model's files came from.
     files: ModelFiles
@@ -76,25 +78,36 @@ class Encoder:
 
         Raises :class:`~podsearch.errors.ModelError` when no model is found or its files are
         unusable, and :class:`~podsearch.errors.MissingExtraError` without the ``semantic`` extra.
+        The runtime is :func:`podsearch.embedding.runtime.chosen` (``$PODSEARCH_RUNTIME``).
         """
+        chosen = runtime.chosen()
         files = find_model(source)
         config = files.read_json("config.json")
         if not isinstance(config, dict) or config.get("model_type", "bert") != "bert":
             raise ModelError(f"the model at {files.describe()} is not a BERT model; {REMEDY}")
         _check_pooling(files)
         max_tokens = min(_max_tokens(files), int(config.get("max_position_embeddings", 512)))
-        try:
-            network = Bert.from_weights(_load_weights(files), config)
-        except (KeyError, ValueError, TypeError) as error:
-            raise ModelError(
-                f"the weights at {files.describe()} do not fit its config.json ({error}); {REMEDY}"
-            ) from error
-        return cls(network, _load_tokenizer(files, max_tokens), files, _blas=_blas_controller())
+        tokenizer = _load_tokenizer(files, max_tokens)
+        if chosen == "numpy":
+            return cls(_bert(files, config), tokenizer, files, _blas=_blas_controller())
+        weights = hashlib.sha256(files.read_bytes(WEIGHTS)).hexdigest()
+        network = runtime.OnnxBert(weights, config, lambda: _bert(files, config))
+        # load (or build and cache) the query graph now, so that weights unfit for the config fail here
+        network.query(tokenizer.encode(""))
+        return cls(network, tokenizer, files, [weights])
 
     @property
     def dimensions(self) -> int:
         """Length of each vector (384 for all-MiniLM-L6-v2)."""
         return self.network.dimensions
+
+    def __repr__(self) -> str:
+        return f"Encoder({self.files.describe()}, runtime={self.runtime})"
+
+    @property
+    def runtime(self) -> str:
+        """What computes the vectors: ``numpy``, or ``onnx (queries int8, documents float32)``."""
+        return "numpy" if isinstance(self.network, Bert) else repr(self.network)
 
     @property
     def max_tokens(self) -> int:
@@ -169,7 +182,10 @@ class Encoder:
             if found is not None:
                 self._queries.move_to_end(text)
                 return found.copy()
-        vector = self.encode([text])[0]
+        if isinstance(self.network, runtime.OnnxBert):
+            vector = self.network.query(self.tokenizer.encode(text))
+        else:
+            vector = self.encode([text])[0]
         with self._lock:
             self._queries[text] = vector
             while len(self._queries) > QUERY_CACHE:
@@ -190,6 +206,14 @@ class Encoder:
         else:
             with self._blas.limit(limits=1, user_api="blas"):
                 yield
+
+
+def _bert(files: ModelFiles, config: dict[str, Any]) -> Bert:
+    """The numpy network from the model's weights; :class:`ModelError` when they do not fit its config."""
+    try:
+        return Bert.from_weights(_load_weights(files), config)
+    except (KeyError, ValueError, TypeError) as error:
+        raise ModelError(f"the weights at {files.describe()} do not fit its config.json ({error}); {REMEDY}") from error
 
 
 def _cores() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +19,17 @@ Array = NDArray[np.float32]
 
 #: Rows of the feed-forward activation handled at once: keeps the GELU's temporaries in cache.
 GELU_ROWS = 64
+
+
+class Network(Protocol):
+    """What the encoder needs of a model: :class:`Bert` here, or ONNX Runtime's (embedding/runtime.py)."""
+
+    @property
+    def dimensions(self) -> int:
+        """Length of the output vectors."""
+
+    def embed(self, ids: NDArray[np.int64], lengths: NDArray[np.int64]) -> Array:
+        """Normalized mean-pooled vectors of a padded batch: ``ids`` (batch, length), real ``lengths``."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,17 +30,19 @@ CORPUS = _corpus_root() / "datatalks" / "podcast"
 PEOPLE = _corpus_root() / "datatalks" / "people"
 
 
-@pytest.fixture(scope="session")
-def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's cache of built ONNX graphs (podsearch/embedding/runtime.py), never the user's."""
-    return tmp_path_factory.mktemp("model-cache")
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's cache of built ONNX graphs (podsearch/embedding/runtime.py), never the user's;
+    session-wide so that it is set before any module-scoped fixture loads a model."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PODSEARCH_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+        yield Path(os.environ["PODSEARCH_CACHE"])
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _model_cache: Path) -> None:
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in a fresh directory; default index and episodes point inside it."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PODSEARCH_CACHE", str(_model_cache))
     monkeypatch.setenv("PODSEARCH_INDEX", str(tmp_path / "index"))
     monkeypatch.setenv("PODSEARCH_EPISODES", str(tmp_path / "episodes"))
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def encoder() -> Encoder:
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("PODSEARCH_RUNTIME", "numpy")  # this file checks numpy's vectors; ONNX's: test_embedding_onnx.py
+            # this file checks numpy's vectors; test_embedding_onnx.py checks ONNX Runtime's
+            patch.setenv("PODSEARCH_RUNTIME", "numpy")
             return Encoder.load()
     except ModelError as error:
         pytest.skip(f"no embedding model: {error}")

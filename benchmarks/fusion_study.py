@@ -29,14 +29,14 @@ offline in many ways and prints S@1, S@10 and MRR@10 of each against words-only 
 
 A grid is ``norms``, ``pool``, ``cost``, ``context``, ``mult`` or variants separated by ``;``, each
 ``norm[/lexical norm],weight,nearest,near,far,about[,floor[,covered[,episode[,more[,window]]]]]]``
-followed by any ``field=value`` of :class:`Variant` (``mult,6,50,0,0,0,0.01,0,epwords=0.4`` is today's fusion).
+followed by any ``field=value`` of :class:`Variant` (``mult,6,50,0,0,0,0.01,0,epwords=0.4,more=8`` is today's fusion).
 
 Only the meaning-side candidates outside the captured pool are missed, so a variant with a pool
 smaller than ``--pool`` is exact up to ties. Confirm a chosen variant through the real code path
 with ``benchmarks/bench_semantic.py``.
 
     .venv/bin/python benchmarks/fusion_study.py capture --seed 1
-    .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid 'mult,6,50,0,0,0,0.01,0,epwords=0.4;minmax,0.35,50,0,0,0'
+    .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid 'mult,6,50,0,0,0,0.01,0,epwords=0.4,more=8;minmax,0.35,50,0,0,0'
     .venv/bin/python benchmarks/fusion_study.py study --seed 1 --grid cost   # pool size and cosine window
 """
 
@@ -152,7 +152,7 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
         for doc in extra:
             if doc not in union and doc in row_of:
                 union[doc] = float(own[row_of[doc]])
-        return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical)
+        return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical, meaning.further)
 
     def fuse(context, plan, ranked, meaning, grouping, paragraphs):  # type: ignore[no-untyped-def]
         seen.update(ranked=list(ranked), nearest=set(meaning.nearest), lexical_docs=meaning.lexical)
@@ -325,6 +325,17 @@ class Variant:
     gap: float = 0.0
     #: ``mult``: the weight times (6 / the query's words of three letters or more) ** ``qlen``.
     qlen: float = 0.0
+    #: ``mult``: pseudo-relevance feedback in vector space: each candidate's cosine becomes
+    #: (1 − ``prf``) × its cosine + ``prf`` × its cosine with the centroid of the ``prfk`` best candidates'
+    #: vectors, the best by words (``prfsrc`` ``words``) or by the fusion without it (``fused``).
+    prf: float = 0.0
+    prfk: int = 5
+    prfsrc: str = "words"
+    #: ``mix`` as above, or ``add``: the centroid's cosine × ``prf`` × weight added to the log score.
+    prfmode: str = "mix"
+    #: ``mult``: > 0: the candidates' cosines taken after subtracting ``centred`` × the mean paragraph vector from
+    #: the query's and the paragraphs' vectors (the direction every text of the corpus shares carries no topic).
+    centred: float = 0.0
 
     @property
     def mix(self) -> tuple[float, float, float]:
@@ -347,6 +358,8 @@ class Variant:
         floor += f" div={self.div:g}±{self.divreach}" if self.div else ""
         floor += f" gap={self.gap:g}" if self.gap else ""
         floor += f" qlen={self.qlen:g}" if self.qlen else ""
+        floor += f" centred={self.centred:g}" if self.centred else ""
+        floor += f" prf={self.prf:g}/{self.prfmode}/{self.prfsrc}{self.prfk}" if self.prf else ""
         floor += f" epwords={self.epwords:g}/{self.epkind}/{self.epfloor:g}" if self.epwords else ""
         return f"{self.norm}/{self.lexical_norm} w={self.weight:g} k={self.nearest}{floor}{context}"
 
@@ -363,8 +376,26 @@ def neighbours_of(layout: list[tuple[int, int]], rows: int, reach: int) -> Any:
     return out
 
 
+def feedback(item: Captured, rows: Any, lexical: Any, fused: Any, variant: Variant, dense: Any) -> Any:
+    """Each candidate's cosine with the centroid of the ``prfk`` best candidates' vectors (0 without a row)."""
+    ranking = lexical if variant.prfsrc == "words" else fused
+    order = [j for j in np.argsort(-ranking, kind="stable") if rows[j] >= 0][: variant.prfk]
+    if not order:
+        return np.zeros(len(rows))
+    centre = dense[rows[order]].sum(axis=0)
+    centre /= np.linalg.norm(centre)
+    out = dense[np.maximum(rows, 0)] @ centre
+    out[rows < 0] = 0.0
+    return out
+
+
 def fused_ranking(
-    item: Captured, cosine: Any, variant: Variant, about_row: Any = None, neighbours: Any = None
+    item: Captured,
+    cosine: Any,
+    variant: Variant,
+    about_row: Any = None,
+    neighbours: Any = None,
+    dense: Any = None,
 ) -> list[tuple[str, int]]:
     """The top of the fused ranking of one query (keys, distinct texts)."""
     if item.vector is None:
@@ -457,6 +488,9 @@ def fused_ranking(
             fused += variant.nb * weight / variant.weight * np.nan_to_num(near, nan=0.0)
     else:
         fused = weight * NORMS[variant.norm](similar) + (1 - weight) * NORMS[variant.lexical_norm](lexical)
+    if variant.norm == "mult" and variant.prf and weight and dense is not None:
+        centred = feedback(item, rows[index], lexical, fused, variant, dense)
+        fused = fused + weight * variant.prf * (centred if variant.prfmode == "add" else centred - similar)
     order = sorted(range(len(index)), key=lambda j: -fused[j])  # stable: the words' order breaks ties
     if variant.div and weight:
         order = spread_out(order, fused, [item.ranked[index[j]][1] for j in range(len(index))], variant)
@@ -514,25 +548,34 @@ def study(
     )
     print("|---|" + "---|" * (len(captured) + 2))
     print("| words (absolute S@10 / MRR) | " + " | ".join(f"{b[1]:.3f} / {b[2]:.3f}" for b in base.values()) + " | | |")
-    cosines: dict[tuple[float, float, float], dict[str, Any]] = {}
+    cosines: dict[tuple[float, ...], dict[str, Any]] = {}
     about_row = np.zeros(len(dense), dtype=np.int64)
     for start, count in layout:
         about_row[start : start + count] = start
     reach = max((v.reach for v in variants if v.nb), default=0)
     neighbours = neighbours_of(layout, len(dense), reach) if reach else None
+    paragraph_rows = np.ones(len(dense), dtype=bool)
+    paragraph_rows[[start for start, _ in layout]] = False
+    mean = dense[paragraph_rows].mean(axis=0)
     for variant in variants:
-        if variant.mix not in cosines:
+        mix = (*variant.mix, variant.centred)
+        if mix not in cosines:
             matrix = neighbour_matrix(dense, layout, *variant.mix) if any(variant.mix) else dense
-            cosines[variant.mix] = {
-                name: matrix
-                @ np.stack([i.vector if i.vector is not None else np.zeros(dense.shape[1]) for i in items]).T
-                for name, items in captured.items()
-            }
+            if variant.centred:
+                matrix = matrix - variant.centred * mean
+                matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+            cosines[mix] = {}
+            for name, items in captured.items():
+                queries = np.stack([i.vector if i.vector is not None else np.zeros(dense.shape[1]) for i in items])
+                if variant.centred:
+                    queries = queries - variant.centred * mean
+                    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-9)
+                cosines[mix][name] = matrix @ queries.T
         cells, worst, known = [], 0.0, ""
         for name, items in captured.items():
-            table = cosines[variant.mix][name]
+            table = cosines[mix][name]
             rankings = [
-                fused_ranking(item, table[:, i], variant, about_row, neighbours) for i, item in enumerate(items)
+                fused_ranking(item, table[:, i], variant, about_row, neighbours, dense) for i, item in enumerate(items)
             ]
             s1, s10, mrr = measure(items, rankings)
             cells.append(f"{s10 - base[name][1]:+.3f} / {mrr - base[name][2]:+.3f}")
@@ -607,6 +650,21 @@ def grid(spec: str) -> list[Variant]:
     return variants
 
 
+def retemplate(items: Sequence[Captured], template: str, longest: int = 0) -> None:
+    """Each bag-of-words query's vector made again from ``template`` around its text (the pool stays
+    the captured one: the nearest of the original vector under every captured mix); ``longest`` > 0:
+    only queries of at most that many words."""
+    from podsearch.embedding import Encoder
+
+    encoder = Encoder.load()
+    began, words = time.perf_counter(), 0
+    for item in items:
+        if item.vector is not None and (not longest or len(re.findall(r"\w+", item.text)) <= longest):
+            item.vector = encoder.query(template.format(query=item.text))
+            words += 1
+    R.log(f"{words} queries re-embedded as {template!r} in {time.perf_counter() - began:.1f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=("capture", "study"))
@@ -620,6 +678,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--captured", default="/tmp/fusion-study-seed{seed}.pkl")
     parser.add_argument("--grid", default="norms", help="norms | pool | context | norm/lexnorm,w,k,near,far,about;...")
     parser.add_argument("--sets", default=",".join(B.SETS))
+    parser.add_argument(
+        "--template", help="study: each query re-embedded as this text, {query} the query's (e.g. 'about: {query}')"
+    )
+    parser.add_argument("--template-words", type=int, default=0, help="--template only for queries this short")
     args = parser.parse_args(argv)
     reproduce = f"python benchmarks/fusion_study.py {args.action} --seed {args.seed} --limit {args.limit}"
     if args.action == "study":
@@ -658,6 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with open(target, "rb") as file:
         captured, dense, layout = pickle.load(file)
     wanted = args.sets.split(",")
+    if args.template:
+        retemplate([item for name in wanted for item in captured.get(name, [])], args.template, args.template_words)
     study({name: captured[name] for name in wanted if name in captured}, dense, layout, grid(args.grid))
     print(f"\n# {time.perf_counter() - began:.0f} s")
     return 0

@@ -101,3 +101,43 @@ def test_every_words_candidate_has_its_cosine_however_few_are_taken_by_meaning(
     meaning = seen[-1]
     assert len(meaning.nearest) == 1 and len(meaning.lexical) >= 8
     assert meaning.lexical <= set(meaning.cosine)
+
+
+@pytest.mark.usefixtures("counting")
+def test_hybrid_re_ranks_the_first_stage_matches_just_below_its_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "episodes"
+    folder.mkdir()
+    # more paragraphs holding "pipeline" than the first stage keeps (CANDIDATES)
+    lines = [("Ann", 10 * i, f"Pipeline number {i} moves data between {i + 2} systems.") for i in range(40)]
+    write_episode(folder, "ep1", lines, title="Pipelines", season=1, number=1)
+    write_episode(folder, "ep2", HOBBIES, title="Weekend hobbies", season=1, number=2)
+    index = podsearch.Index(tmp_path / "index")
+    index.update(folder, semantic=True)
+    monkeypatch.setattr(hybrid, "MEANING_CANDIDATES", 1)
+    seen: dict[str, Any] = {}
+    search_vectors, fuse = hybrid.search_vectors, hybrid.fuse
+
+    def spy_search(*args: Any) -> hybrid.Meaning:
+        seen["meaning"] = search_vectors(*args)
+        return seen["meaning"]
+
+    def spy_fuse(context: Any, plan: Any, ranked: list[tuple[float, int]], *rest: Any) -> list[tuple[float, int]]:
+        seen["ranked"] = {doc for _, doc in ranked}
+        return fuse(context, plan, ranked, *rest)
+
+    monkeypatch.setattr(hybrid, "search_vectors", spy_search)
+    monkeypatch.setattr(hybrid, "fuse", spy_fuse)
+    query = "pipeline weekend"
+    index.search(query, mode="hybrid")
+    meaning = seen["meaning"]
+    assert len(meaning.further) == hybrid.MEANING_MORE_WORDS > 0
+    assert not set(meaning.further) & meaning.lexical
+    assert set(meaning.further) <= seen["ranked"]  # re-ranked with the first stage's candidates
+    assert set(meaning.further) <= set(meaning.cosine)  # and fused with their meaning
+    widened = len(seen["ranked"])
+    monkeypatch.setattr(hybrid, "MEANING_MORE_WORDS", 0)
+    index.search(query, mode="hybrid")
+    assert seen["meaning"].further == ()
+    assert len(seen["ranked"]) <= widened - hybrid.MEANING_MORE_WORDS + 1  # the one nearest may be among them

@@ -126,6 +126,10 @@ MEANING_FLOOR = 0.01
 #: more in an episode the words found (set on seed 1 with ``benchmarks/fusion_study.py``: topic ΔS@10 / ΔMRR@10
 #: +0.017 / +0.031 → +0.027 / +0.039, paraphrase +0.031 / +0.016 → +0.042 / +0.020).
 MEANING_EPISODE_WORDS = 0.4
+#: In ``hybrid`` mode the first stage's next best matches after its candidates, re-ranked too: a close meaning
+#: may lift one the words ranked just below them (set with ``benchmarks/fusion_study.py``, ``more``: topic
+#: ΔS@10 / ΔMRR@10 +0.057 / +0.046 → +0.073 / +0.053 on seed 2, equal on seed 1; 8 to 100 measure alike).
+MEANING_MORE_WORDS = 8
 #: ``--by-episode``: a moment's score is multiplied by 1 + this × the cosine of its episode's title and
 #: description (0 to 1 over the episodes).
 MEANING_EPISODE_WEIGHT = 0.2

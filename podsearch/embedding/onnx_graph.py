@@ -17,6 +17,7 @@ Needs ``onnx``: the ``semantic-fast`` extra.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -50,13 +51,15 @@ class _Builder:
         return name
 
 
-def build_graph(network: Bert, int8: bool = False) -> bytes:
+def build_graph(network: Bert, int8: bool = False, keep_float32: Collection[str] = ()) -> bytes:
     """The serialized ONNX model computing ``network.embed`` from ids and an attention mask.
 
     ``int8``: the weight matrices of the linear layers are int8, one scale per output column, and
     each layer's input is quantized to uint8 on the fly (one scale for the whole input, so a
     vector then depends a little on its batch's other texts: meant for one query at a time).
-    The embeddings, LayerNorms and attention products stay float32 either way.
+    The embeddings, LayerNorms and attention products stay float32 either way, and so do the
+    linear layers ``keep_float32`` names: ``layer0`` (all of a layer's), ``down`` (that kind in every
+    layer: ``qkv``, ``attention_out``, ``up``, ``down``), or ``layer0.down``.
     """
     g = _Builder()
     hidden, heads = network.dimensions, network.heads
@@ -72,7 +75,7 @@ def build_graph(network: Bert, int8: bool = False) -> bytes:
         )
 
     def linear(x: str, weight: Any, bias: Any, tag: str) -> str:
-        if not int8:
+        if not int8 or any(tag == name or f".{name}." in f".{tag}." for name in keep_float32):
             return g.op("Add", [g.op("MatMul", [x, g.const(f"{tag}.weight", weight)]), g.const(f"{tag}.bias", bias)])
         # ONNX Runtime's dynamic quantization pattern, which it fuses into one int8 kernel
         quantized, scales = _int8_columns(weight)

@@ -6,16 +6,20 @@ importable (the ``semantic-fast`` extra) and no module that conflicts with it is
 same vectors from the same weights (cosine above 0.9999 in float32), so vectors stored by one are
 searched by the other, under the same fingerprint.
 
-Why ONNX Runtime, and what it runs: a query (4–12 tokens) is a thin matrix product, and numpy's
-BLAS streams and repacks all 42 MB of float32 weights for it, more than this machine's L3 cache;
-ONNX Runtime's kernels do it in about half the time in float32, and in a quarter with the weights
-as int8 (:func:`~podsearch.embedding.onnx_graph.build_graph` with ``int8``). Queries use
-:data:`QUERY_PRECISION`; documents always use float32, so stored vectors stay those of the model.
+Why ONNX Runtime, and what it runs (benchmarks/bench_runtime.py, both seeds): a query (4–12
+tokens) is a thin matrix product, for which numpy's BLAS streams and repacks all 42 MB of float32
+weights, more than this machine's L3 cache: 10–12 ms a query. ONNX Runtime takes 6 ms in float32
+(the same vectors) and 3–3.5 ms with every linear layer int8, but that cost topic queries 0.006
+MRR@10 on one seed; with the first layer and the feed-forward down-projections kept float32
+(:data:`QUERY_FLOAT32`) a query takes 4–5 ms and hybrid relevance stays within 0.003 of numpy's on
+every set and seed. So queries run in :data:`QUERY_PRECISION` with :data:`QUERY_FLOAT32`; documents
+always run in float32 (1.3–1.6 times numpy's speed), so stored vectors stay the model's and keep
+its fingerprint, and a query vector of either runtime is compared with them.
 
 The graph is built from the weights (about a second) and kept in :func:`cache_folder`, named by
-the weights' SHA-256, the model's config, :data:`GRAPH_VERSION`,
-the precision and the CRC-32 of its bytes: a file whose bytes no longer match is rebuilt; a cache
-that cannot be written only costs the build on each load.
+the weights' SHA-256, the model's config, :data:`GRAPH_VERSION`, the precision and the CRC-32 of
+its bytes: a file whose bytes no longer match is rebuilt; a cache that cannot be written only
+costs the build on each load.
 """
 
 from __future__ import annotations
@@ -44,8 +48,10 @@ RUNTIMES = ("numpy", "onnx")
 FAST_HINT = "pip install 'podsearch[semantic-fast]'"
 #: What queries run in with ONNX Runtime: "int8" or "float32" (see the module's docstring).
 QUERY_PRECISION = "int8"
+#: The linear layers the int8 query graph keeps in float32 (see onnx_graph.build_graph's ``keep_float32``).
+QUERY_FLOAT32 = ("layer0", "down")
 #: Changes whenever :mod:`~podsearch.embedding.onnx_graph` builds another graph: part of the cached graph's name.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 
 
 #: Modules after which importing ONNX Runtime crashes the process (usearch 2.26 then onnxruntime 1.32:
@@ -207,7 +213,8 @@ class Graphs:
             from podsearch.embedding.onnx_graph import build_graph
         except ImportError as error:
             raise MissingExtraError(f"building the ONNX graph needs onnx; install it with: {FAST_HINT}") from error
-        return build_graph(self._bert(), int8=precision == "int8")
+        int8 = precision == "int8"
+        return build_graph(self._bert(), int8=int8, keep_float32=QUERY_FLOAT32 if int8 else ())
 
 
 def _read_checked(path: Path) -> bytes | None:

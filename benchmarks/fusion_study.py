@@ -146,11 +146,11 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
             RR.named_candidates(context, plan, first)
         )
         seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs, more=extra, added=added)
-        row_of = table.derived["rows"]
+        row_of = hybrid.document_rows(table, docs)
         cosine = dict(meaning.cosine)
         cosine.update(union)
         for doc in extra:
-            if doc not in union and doc in row_of:
+            if doc not in union and doc < len(row_of) and row_of[doc] >= 0:
                 union[doc] = float(own[row_of[doc]])
         return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical, meaning.further)
 

@@ -20,6 +20,8 @@ from podsearch.errors import MissingExtraError, ModelError
 np = pytest.importorskip("numpy")
 pytest.importorskip("safetensors")
 # imported now, at collection: onnxruntime crashes when imported after usearch (runtime.CONFLICTS)
+if "usearch" in sys.modules and "onnxruntime" not in sys.modules:
+    pytest.skip("usearch was imported first (a module collected before this one)", allow_module_level=True)
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 

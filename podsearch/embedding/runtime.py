@@ -12,9 +12,11 @@ weights, more than this machine's L3 cache: 10–12 ms a query. ONNX Runtime tak
 (the same vectors) and 3–3.5 ms with every linear layer int8, but that cost topic queries 0.006
 MRR@10 on one seed; with the first layer and the feed-forward down-projections kept float32
 (:data:`QUERY_FLOAT32`) a query takes 4–5 ms and hybrid relevance stays within 0.003 of numpy's on
-every set and seed. So queries run in :data:`QUERY_PRECISION` with :data:`QUERY_FLOAT32`; documents
-always run in float32 (1.3–1.6 times numpy's speed), so stored vectors stay the model's and keep
-its fingerprint, and a query vector of either runtime is compared with them.
+every set and seed. So queries run in :data:`QUERY_PRECISION` with :data:`QUERY_FLOAT32`. Documents
+always run in float32, so stored vectors stay the model's and keep its fingerprint, and a query
+vector of either runtime is compared with them: two batches at once on one thread each (the
+encoder's threads), 1.15–1.25 times numpy's speed; one batch on two ONNX Runtime threads was
+faster at load 3.2 but 0.78 times numpy's at load 4.8, its threads waiting for the busy cores.
 
 The graph is built from the weights (about a second) and kept in :func:`cache_folder`, named by
 the weights' SHA-256, the model's config, :data:`GRAPH_VERSION`, the precision and the CRC-32 of

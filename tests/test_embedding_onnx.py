@@ -258,11 +258,16 @@ def test_a_built_graph_is_cached_and_reused(tmp_path: Path, monkeypatch: pytest.
     # documents use their own float32 graph, cached next to it
     _graphs(again).embed(*_padded([[1, 5, 9, 2]]))
     assert again.count == 1 and len(list((tmp_path / "cache").glob("*-float32-*.onnx"))) == 1
-    # another graph version, weights or config is another file
+    # another graph version is another file, and replaces the older version's
     monkeypatch.setattr(runtime, "GRAPH_VERSION", runtime.GRAPH_VERSION + 1)
     other = Built()
     _vector(_graphs(other))
-    assert other.count == 1 and len(list((tmp_path / "cache").glob("*-int8-*.onnx"))) == 2
+    (newer,) = (tmp_path / "cache").glob("*-int8-*.onnx")
+    assert other.count == 1 and f"-g{runtime.GRAPH_VERSION}-" in newer.name
+    assert len(list((tmp_path / "cache").glob("*-float32-*.onnx"))) == 1  # another precision: kept
+    # other weights are another model: their graph does not replace this one's
+    runtime.OnnxBert("cd" * 32, TINY, Built()).query([1, 5, 9, 2])
+    assert len(list((tmp_path / "cache").glob("*-int8-*.onnx"))) == 2
 
 
 @pytest.mark.parametrize("damage", ["flipped", "truncated", "garbage with its crc"])

@@ -208,7 +208,12 @@ class Graphs:
             except (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf, NoModel):
                 _remove(path)  # bytes as written but unusable (another ONNX Runtime?): rebuilt below
         model = self._build(precision)
-        return OnnxNetwork(model, dimensions, precision, _store(folder, stem, model))
+        stored = _store(folder, stem, model)
+        if stored is not None:  # the same model's graphs of older versions are never read again
+            for older in folder.glob(stem.replace(f"-g{GRAPH_VERSION}-", "-g*-") + "-*.onnx"):
+                if older != stored and not older.name.startswith(f"{stem}-"):
+                    _remove(older)
+        return OnnxNetwork(model, dimensions, precision, stored)
 
     def _build(self, precision: str) -> bytes:
         try:

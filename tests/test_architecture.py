@@ -35,7 +35,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "output": ({"top", "output"}, {"rich", "pandas", "IPython"}),
     "cli": ({"top", "api", "output", "cli", "web"}, {"typer"}),
     "web": ({"top", "api", "output", "web"}, {"starlette", "uvicorn", "jinja2"}),
-    "embedding": ({"top", "embedding"}, {"numpy", "safetensors", "threadpoolctl", "onnxruntime", "onnx"}),
+    "embedding": ({"top", "embedding"}, {"numpy", "safetensors", "threadpoolctl", "onnxruntime"}),
 }
 
 #: The few edges the rules above do not cover, each with its reason.

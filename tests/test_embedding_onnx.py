@@ -1,6 +1,6 @@
 """The ONNX Runtime runtime (the ``semantic-fast`` extra): same vectors as numpy, the cached graph, the choice.
 
-Skipped without onnxruntime and onnx. The cache tests run on a tiny random BERT (built in
+Skipped without onnxruntime. The cache tests run on a tiny random BERT (built in
 milliseconds); the vector tests on the installed all-MiniLM-L6-v2 (skipped without a model).
 Every test's graph cache is under tmp_path (``PODSEARCH_CACHE``), never the user's.
 """
@@ -23,7 +23,6 @@ pytest.importorskip("safetensors")
 if "usearch" in sys.modules and "onnxruntime" not in sys.modules:
     pytest.skip("usearch was imported first (a module collected before this one)", allow_module_level=True)
 pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
 
 from podsearch.embedding import runtime  # noqa: E402
 from podsearch.embedding.encoder import Encoder  # noqa: E402
@@ -193,12 +192,11 @@ def test_the_graph_computes_what_numpy_computes_on_any_padded_batch(tiny: Bert) 
 
 
 def _int8_products(model: bytes) -> list[str]:
-    import onnx
-
-    graph = onnx.load_from_string(model).graph
-    return sorted(
-        next(i for i in node.input if i.endswith(".weight")) for node in graph.node if node.op_type == "MatMulInteger"
-    )
+    """The linear layers whose weights are int8 (only those have a ``.scale`` tensor), by their weight's name."""
+    tags = [f"layer{i}.{kind}" for i in range(6) for kind in ("qkv", "attention_out", "up", "down")]
+    found = sorted(f"{tag}.weight" for tag in tags if f"{tag}.scale".encode() in model)
+    assert len(found) == model.count(b'"\x0dMatMulInteger')  # NodeProto.op_type: field 4, 13 bytes
+    return found
 
 
 def test_the_int8_graph_is_close_and_smaller(tiny: Bert) -> None:
@@ -221,6 +219,17 @@ def test_the_query_graph_keeps_the_first_layer_and_the_down_projections_in_float
     assert runtime.QUERY_FLOAT32 == ("layer0", "down") and _int8_products(cached.read_bytes()) == _int8_products(
         partial
     )
+
+
+def test_the_graph_is_valid_onnx(tiny: Bert) -> None:
+    """The hand-written protocol buffers (embedding/onnx_proto.py) are what the onnx package writes."""
+    onnx = pytest.importorskip("onnx")
+    for model in (build_graph(tiny), build_graph(tiny, int8=True, keep_float32=["layer0"])):
+        parsed = onnx.load_from_string(model)
+        onnx.checker.check_model(parsed, full_check=True)
+        assert parsed.SerializeToString() == model
+        assert [i.name for i in parsed.graph.input] == ["input_ids", "attention_mask"]
+        assert parsed.graph.node[-1].op_type == "LpNormalization" and parsed.graph.output[0].name == "vector"
 
 
 # --- the cache ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Embedding: texts → normalized sentence vectors with all-MiniLM-L6-v2, without PyTorch.
 
 May import: the top-level podsearch modules, numpy, safetensors and threadpoolctl (the ``semantic``
-extra), onnxruntime and onnx (the ``semantic-fast`` extra).
+extra), onnxruntime (the ``semantic-fast`` extra).
 Never Whoosh, rich or typer; nothing here reads or writes the index.
 
 >>> from podsearch.embedding import Encoder      # doctest: +SKIP
@@ -12,7 +12,8 @@ Never Whoosh, rich or typer; nothing here reads or writes the index.
 The pieces: :mod:`~podsearch.embedding.sources` finds the model's files,
 :mod:`~podsearch.embedding.wordpiece` turns text into token ids (pure Python, BERT's uncased
 WordPiece), :mod:`~podsearch.embedding.network` is the transformer's forward pass in numpy,
-:mod:`~podsearch.embedding.onnx_graph` the same as an ONNX graph and
+:mod:`~podsearch.embedding.onnx_graph` the same as an ONNX graph (written by
+:mod:`~podsearch.embedding.onnx_proto`) and
 :mod:`~podsearch.embedding.runtime` chooses between them (``PODSEARCH_RUNTIME``) and caches the graph,
 and :mod:`~podsearch.embedding.encoder` ties them together with batching by length.
 """

@@ -12,7 +12,7 @@ Runtime's dynamic quantization, which its optimizer fuses into one int8 kernel p
 use it (see :mod:`podsearch.embedding.runtime` for why). Whoever changes the graph built here
 bumps :data:`podsearch.embedding.runtime.GRAPH_VERSION`, so cached graphs are rebuilt.
 
-Needs ``onnx``: the ``semantic-fast`` extra.
+Written with :mod:`~podsearch.embedding.onnx_proto` (no ``onnx`` package needed).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from collections.abc import Collection
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
+from podsearch.embedding import onnx_proto as proto
 from podsearch.embedding.network import Bert
 
 #: ONNX operator set: 20 has Gelu with its tanh approximation.
@@ -38,16 +37,16 @@ class _Builder:
     """Collects nodes and constant tensors, naming each output uniquely."""
 
     def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.constants: list[onnx.TensorProto] = []
+        self.nodes: list[bytes] = []
+        self.constants: list[bytes] = []
 
     def const(self, name: str, value: Any) -> str:
-        self.constants.append(numpy_helper.from_array(np.asarray(value), name))
+        self.constants.append(proto.tensor(name, value))
         return name
 
     def op(self, kind: str, inputs: list[str], output: str | None = None, **attributes: Any) -> str:
         name = output or f"{kind}_{len(self.nodes)}"
-        self.nodes.append(helper.make_node(kind, inputs, [name], **attributes))
+        self.nodes.append(proto.node(kind, inputs, [name], attributes))
         return name
 
 
@@ -80,13 +79,13 @@ def build_graph(network: Bert, int8: bool = False, keep_float32: Collection[str]
         # ONNX Runtime's dynamic quantization pattern, which it fuses into one int8 kernel
         quantized, scales = _int8_columns(weight)
         xq, x_scale, x_zero = (f"{x}.{part}" for part in ("quantized", "scale", "zero"))
-        g.nodes.append(helper.make_node("DynamicQuantizeLinear", [x], [xq, x_scale, x_zero]))
+        g.nodes.append(proto.node("DynamicQuantizeLinear", [x], [xq, x_scale, x_zero], {}))
         product = g.op(
             "MatMulInteger",
             [xq, g.const(f"{tag}.weight", quantized), x_zero, g.const(f"{tag}.zero", np.zeros(len(scales), np.int8))],
         )
         scale = g.op("Mul", [x_scale, g.const(f"{tag}.scale", scales)])
-        product = g.op("Mul", [g.op("Cast", [product], to=TensorProto.FLOAT), scale])
+        product = g.op("Mul", [g.op("Cast", [product], to=proto.FLOAT), scale])
         return g.op("Add", [product, g.const(f"{tag}.bias", bias)])
 
     ids, mask = "input_ids", "attention_mask"
@@ -128,19 +127,19 @@ def build_graph(network: Bert, int8: bool = False, keep_float32: Collection[str]
     count = g.op("ReduceSum", [mask, g.const("axis1c", [1])], keepdims=1)
     g.op("LpNormalization", [g.op("Div", [summed, count])], "vector", axis=-1, p=2)
 
-    graph = helper.make_graph(
+    return proto.model(
         g.nodes,
         "podsearch-bert",
         [
-            helper.make_tensor_value_info(ids, TensorProto.INT64, ["batch", "length"]),
-            helper.make_tensor_value_info(mask, TensorProto.FLOAT, ["batch", "length"]),
+            proto.value_info(ids, proto.INT64, ["batch", "length"]),
+            proto.value_info(mask, proto.FLOAT, ["batch", "length"]),
         ],
-        [helper.make_tensor_value_info("vector", TensorProto.FLOAT, ["batch", hidden])],
+        [proto.value_info("vector", proto.FLOAT, ["batch", hidden])],
         g.constants,
+        opset=OPSET,
+        ir_version=9,  # what ONNX Runtime 1.17 and later read
+        producer="podsearch",
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="podsearch")
-    model.ir_version = 9  # what ONNX Runtime 1.17 and later read
-    return bytes(model.SerializeToString())
 
 
 def _int8_columns(weight: Any) -> tuple[Any, Any]:

@@ -1,7 +1,7 @@
 """Which runtime computes the vectors (numpy or ONNX Runtime), and the ONNX Runtime one with its cached graph.
 
-``PODSEARCH_RUNTIME=numpy|onnx`` chooses; without it, ``onnx`` when ``onnxruntime`` and ``onnx`` are
-importable (the ``semantic-fast`` extra) and no module that conflicts with it is loaded
+``PODSEARCH_RUNTIME=numpy|onnx`` chooses; without it, ``onnx`` when ``onnxruntime`` is importable
+(the ``semantic-fast`` extra) and no module that conflicts with it is loaded
 (:data:`CONFLICTS`), else ``numpy`` (the ``semantic`` extra). Both compute the
 same vectors from the same weights (cosine above 0.9999 in float32), so vectors stored by one are
 searched by the other, under the same fingerprint.
@@ -62,9 +62,8 @@ CONFLICTS = ("usearch",)
 
 
 def available() -> bool:
-    """Whether ONNX Runtime and onnx are installed (found without importing them) and can be loaded now."""
-    installed = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
-    return installed and not _conflict()
+    """Whether ONNX Runtime is installed (found without importing it) and can be loaded now."""
+    return importlib.util.find_spec("onnxruntime") is not None and not _conflict()
 
 
 def _conflict() -> str | None:
@@ -216,10 +215,8 @@ class Graphs:
         return OnnxNetwork(model, dimensions, precision, stored)
 
     def _build(self, precision: str) -> bytes:
-        try:
-            from podsearch.embedding.onnx_graph import build_graph
-        except ImportError as error:
-            raise MissingExtraError(f"building the ONNX graph needs onnx; install it with: {FAST_HINT}") from error
+        from podsearch.embedding.onnx_graph import build_graph
+
         int8 = precision == "int8"
         return build_graph(self._bert(), int8=int8, keep_float32=QUERY_FLOAT32 if int8 else ())
 

@@ -6,6 +6,7 @@ Every test runs in its own temporary working directory with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,12 @@ from pathlib import Path
 import pytest
 
 import podsearch
+
+# onnxruntime's import crashes the process once usearch is loaded (onnxruntime 1.32, usearch 2.26);
+# podsearch loads the model before it opens a graph, and the suite keeps that order whatever order
+# its modules are collected in (test_nearest.py imports usearch at collection)
+with contextlib.suppress(ImportError):
+    import onnxruntime  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "episodes"

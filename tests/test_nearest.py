@@ -11,6 +11,10 @@ included. Skipped without numpy or usearch.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -288,3 +292,37 @@ def test_a_graph_damaged_in_place_is_refused_before_usearch_maps_it(
     podsearch.Index(where).update(folder, rebuild=True)
     with podsearch.Index(where) as index:
         assert hits(index, "data contracts producers")
+
+
+SEARCH_IN_A_FRESH_PROCESS = """
+import sys
+import podsearch
+with podsearch.Index(sys.argv[1]) as index:
+    index.search("data contracts", mode="words")
+    print("usearch after words:", "usearch" in sys.modules)
+    hits = index.search("data contracts producers", mode="hybrid")
+    print("hits:", len(hits.hits), "runtime:", index._encoder.runtime)
+"""
+
+
+def test_a_words_search_leaves_usearch_unloaded_and_meaning_loads_the_model_first(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """usearch is imported when the graph is first used, after the model: imported before it, it makes
+    onnxruntime's import crash, and a words search has no use for its 0.2 s import."""
+    try:
+        Encoder.load()
+    except podsearch.PodsearchError as error:
+        pytest.skip(f"no embedding model: {error}")
+    monkeypatch.setattr(nearest, "MIN_ROWS", 10)
+    where = tmp_path / "index"
+    podsearch.Index(where).update(folder, semantic=True)
+    assert record_of(podsearch.Index(where)).vectors.get("graph")
+    shown = subprocess.run(
+        [sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(where)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "usearch after words: False" in shown
+    hits, runtime = shown.split("hits: ")[1].split(" runtime: ")
+    assert int(hits) > 0
+    onnx = importlib.util.find_spec("onnxruntime") is not None and os.environ.get("PODSEARCH_RUNTIME") != "numpy"
+    assert runtime.strip().startswith("onnx" if onnx else "numpy")

@@ -677,6 +677,8 @@ def open_table(folder: Path, record: CommitRecord) -> VectorTable | None:
 
         keys = nearest.row_keys(table.episode_rows(), table.numbers)
         written = record.files.get(graph)
-        if keys is not None and written is not None and nearest.available():  # else: exact search
+        # usearch is imported when the graph is first used (a words search never does): also, imported
+        # before onnxruntime, it makes onnxruntime's import crash, and a search by meaning loads the model first
+        if keys is not None and written is not None and nearest.installed():  # else: exact search
             table.attach_graph(folder / graph, keys, (int(written[0]), int(written[1])))
     return table

@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from podsearch.errors import MissingExtraError, ModelError
+import podsearch
+from podsearch.cli import exits
+from podsearch.errors import MissingExtraError, ModelError, UsageError
+from tests.cli_support import invoke
+from tests.conftest import BUNDLED
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("safetensors")
@@ -340,10 +344,21 @@ def test_the_runtime_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(runtime.RUNTIME_VAR, value)
         assert runtime.chosen() == expected
     monkeypatch.setenv(runtime.RUNTIME_VAR, "torch")
-    with pytest.raises(ModelError, match="PODSEARCH_RUNTIME='torch' is not one of numpy, onnx"):
+    with pytest.raises(UsageError, match="PODSEARCH_RUNTIME='torch' is not one of numpy, onnx"):
         runtime.chosen()
-    with pytest.raises(ModelError, match="is not one of"):
+    with pytest.raises(UsageError, match="is not one of"):
         Encoder.load()
+
+
+def test_a_mistyped_runtime_is_said_not_searched_by_words(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An index with vectors and no model is searched by words; a typo in the setting is not a missing model."""
+    where = tmp_path / "index"
+    podsearch.Index(where).update(BUNDLED, semantic=True)
+    monkeypatch.setenv(runtime.RUNTIME_VAR, "tpu")
+    with pytest.raises(UsageError, match="PODSEARCH_RUNTIME='tpu'"):
+        podsearch.Index(where).search("researchers and engineers")
+    code, out, err = invoke("search", "researchers and engineers", "--index", str(where))
+    assert (code, out) == (exits.EXIT_USAGE, "") and "PODSEARCH_RUNTIME='tpu'" in err
 
 
 def test_without_onnx_runtime_numpy_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:

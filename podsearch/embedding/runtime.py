@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from podsearch.embedding.network import Bert
-from podsearch.errors import MissingExtraError, ModelError
+from podsearch.errors import MissingExtraError, UsageError
 
 RUNTIME_VAR = "PODSEARCH_RUNTIME"
 CACHE_VAR = "PODSEARCH_CACHE"
@@ -76,14 +76,15 @@ def _conflict() -> str | None:
 def chosen() -> str:
     """The runtime to use: ``$PODSEARCH_RUNTIME``, else ``onnx`` when :func:`available`, else ``numpy``.
 
-    Raises :class:`~podsearch.errors.ModelError` for an unknown value, and
+    Raises :class:`~podsearch.errors.UsageError` for an unknown value, and
     :class:`~podsearch.errors.MissingExtraError` when ``onnx`` is asked for but not installed.
     """
     asked = os.environ.get(RUNTIME_VAR, "").strip().lower()
     if not asked:
         return "onnx" if available() else "numpy"
     if asked not in RUNTIMES:
-        raise ModelError(f"{RUNTIME_VAR}={asked!r} is not one of {', '.join(RUNTIMES)}")
+        # a usage error, not a missing model: a search must not quietly fall back to words on a typo
+        raise UsageError(f"{RUNTIME_VAR}={asked!r} is not one of {', '.join(RUNTIMES)}")
     conflict = _conflict()
     if asked == "onnx" and conflict:
         raise MissingExtraError(

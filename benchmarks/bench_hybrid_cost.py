@@ -1,0 +1,106 @@
+"""What a hybrid search costs over a words search, and what two of its choices save, in one run.
+
+On an index with vectors (bench_semantic.py's, by default), 200 queries of the benchmark sets
+(known, partial, typo, topic and paraphrase, shuffled) are each searched, in rotating order, by:
+
+- ``words``;
+- ``hybrid``: as shipped (the vector search on a worker thread beside the lexical first stage);
+- ``hybrid, waiting``: the vector search run before the first stage on the caller's thread;
+- ``hybrid, N meaning``: ``--pool`` meaning candidates instead of ``MEANING_CANDIDATES``.
+
+Each hybrid search embeds its query (the model's query cache is emptied before each), with the
+runtime the environment chooses (``PODSEARCH_RUNTIME``). Printed: p50 and p95 of each, and the
+median of the per-query differences with words.
+
+    .venv/bin/python benchmarks/bench_hybrid_cost.py [--index /tmp/podsearch-semantic/index-full] [--pool 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import bench_semantic as B
+import queries as Q
+import relevance as R
+
+import podsearch
+from podsearch.query import hybrid
+
+
+class Waiting:
+    """An executor that runs what it is given at once, on the caller's thread."""
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        done.set_result(work(*args))
+        return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", help="the shared corpus folder (default: $PODSEARCH_CORPUS or ../shared/corpus)")
+    parser.add_argument("--index", default="/tmp/podsearch-semantic/index-full", help="an index with vectors")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--pool", type=int, default=30, help="meaning candidates of the last variant")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    reproduce = (
+        f"python benchmarks/bench_hybrid_cost.py --index {args.index} --queries {args.queries} "
+        f"--pool {args.pool} --seed {args.seed}"
+    )
+    folder = R.start(args.corpus, reproduce)
+    if folder is None:
+        return 0
+    episodes = Q.load_episodes(folder)
+    per_set = (args.queries + 30) // 5 + 1  # 30 more to warm up
+    sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], per_set, args.seed)
+    sets["paraphrase"] = B.paraphrase_items(episodes, per_set, args.seed)
+    texts = [query.text for queries in sets.values() for query in queries]
+    random.Random(args.seed).shuffle(texts)
+
+    index = podsearch.Index(args.index)
+    shipped_pool, shipped_searcher = hybrid.MEANING_CANDIDATES, hybrid._searcher
+    waiting = Waiting()
+    variants: dict[str, tuple[str, int, Callable[[], Any]]] = {
+        "words": ("words", shipped_pool, shipped_searcher),
+        "hybrid": ("hybrid", shipped_pool, shipped_searcher),
+        "hybrid, waiting": ("hybrid", shipped_pool, lambda: waiting),
+        f"hybrid, {args.pool} meaning": ("hybrid", args.pool, shipped_searcher),
+    }
+    for text in texts[:30]:  # warm: the model, the vectors in memory, the caches
+        index.search(text, mode="hybrid")
+        index.search(text, mode="words")
+    encoder = index._query_encoder()
+    print(f"# runtime: {encoder.runtime}; load {os.getloadavg()[0]:.1f}")
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for turn, text in enumerate(texts[30 : 30 + args.queries]):
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            mode, pool, searcher = variants[name]
+            hybrid.MEANING_CANDIDATES, hybrid._searcher = pool, searcher
+            encoder._queries.clear()
+            began = time.perf_counter()
+            index.search(text, mode=mode)
+            times[name].append(1000 * (time.perf_counter() - began))
+    hybrid.MEANING_CANDIDATES, hybrid._searcher = shipped_pool, shipped_searcher
+    print(f"\n{len(times['words'])} queries; ms")
+    for name, values in times.items():
+        difference = statistics.median(v - w for v, w in zip(values, times["words"], strict=True))
+        print(
+            f"  {name:22} p50 {B.percentile(values, 0.5):6.2f}  p95 {B.percentile(values, 0.95):6.2f}  "
+            f"median difference with words {difference:+6.2f}"
+        )
+    print(f"# load {os.getloadavg()[0]:.1f}; reproduce: {reproduce}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -169,13 +169,16 @@ class Encoder:
         return vectors
 
     def query(self, text: str) -> NDArray[np.float32]:
-        """One text's vector (what :meth:`encode` gives it); the last :data:`QUERY_CACHE` are kept.
+        """One text's vector; the last :data:`QUERY_CACHE` are kept.
 
-        A search box sends the same text again (paging, another filter, a second mode): those
-        searches skip the model (5–10 ms a query here, nearly all of it the weights' matrix
-        products: a dedicated path without padding, mask and batch saved 2 %, so there is none;
-        embedding on a worker thread during the lexical stage saved nothing either, the worker's
-        many small numpy steps each waiting for the GIL that the lexical stage holds).
+        With numpy it is what :meth:`encode` gives the text; with ONNX Runtime it comes from the
+        query graph (int8 but for a few layers: a cosine of 0.986 or more with :meth:`encode`'s,
+        see :mod:`podsearch.embedding.runtime`). A search box sends the same text again (paging,
+        another filter, a second mode): those searches skip the model (numpy 8–12 ms a query here,
+        nearly all of it the weights' matrix products, where a dedicated path without padding,
+        mask and batch saved 2 %; ONNX Runtime 4–5 ms). Embedding on a worker thread during the
+        lexical stage saved nothing with numpy: its many small steps each wait for the GIL that
+        the lexical stage holds.
         """
         with self._lock:
             found = self._queries.get(text)

@@ -130,8 +130,9 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
 
     def search_vectors(context, table, plan, first, query, mode, grouping, started=None):  # type: ignore[no-untyped-def]
         meaning = original_search(context, table, plan, first, query, mode, grouping, started)
-        docs, _, _ = hybrid.row_documents(context, table)
-        valid = np.flatnonzero(docs >= 0)
+        layout = hybrid.row_documents(context, table)
+        docs = layout.docs
+        valid = np.flatnonzero(layout.placed)
         vector = np.asarray(query, dtype=np.float32)
         own = dense @ vector
         union: dict[int, float] = {}
@@ -146,12 +147,11 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
             RR.named_candidates(context, plan, first)
         )
         seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs, more=extra, added=added)
-        row_of = hybrid.document_rows(table, docs)
         cosine = dict(meaning.cosine)
         cosine.update(union)
         for doc in extra:
-            if doc not in union and doc < len(row_of) and row_of[doc] >= 0:
-                union[doc] = float(own[row_of[doc]])
+            if doc not in union and layout.row(doc) >= 0:
+                union[doc] = float(own[layout.row(doc)])
         return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical, meaning.further)
 
     def fuse(context, plan, ranked, meaning, grouping, paragraphs):  # type: ignore[no-untyped-def]

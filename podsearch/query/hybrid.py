@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from podsearch.index.vectors import Found, VectorTable
 from podsearch.model import Hit
@@ -65,11 +65,26 @@ def usable(table: VectorTable | None, plan: QueryPlan, mode: str) -> bool:
     return table is not None and mode != "words" and plan.bag_of_words and bool(plan.words.ordered)
 
 
-def row_documents(context: SearchContext, table: VectorTable) -> tuple[Any, Any, Any]:
-    """Per row of the table: its document (-1 when none), its episode ordinal, and the episode rows.
+class TableDocuments(NamedTuple):
+    """How a vector table's rows meet the generation's documents (made once per generation)."""
 
-    Computed once per generation (kept on the table, which lives as long as its generation).
-    """
+    #: per row, its document (-1: none, or an episode's own row)
+    docs: Any
+    #: per row, whether it is a paragraph document's (``docs >= 0``; never modified)
+    placed: Any
+    #: per document number, its row (-1: none): an array, not a dict, which held about 60 MB at 20× the corpus
+    rows: Any
+    #: episode ordinal → the row of its title and description
+    about: dict[int, int]
+
+    def row(self, doc: int) -> int:
+        """The row of a document, -1 when it has none."""
+        return int(self.rows[doc]) if doc < len(self.rows) else -1
+
+
+def row_documents(context: SearchContext, table: VectorTable) -> TableDocuments:
+    """The table's rows and the generation's documents, each to the other (kept on the table,
+    which lives as long as its generation)."""
     found = table.derived.get("documents")
     if found is not None:
         return found
@@ -77,8 +92,7 @@ def row_documents(context: SearchContext, table: VectorTable) -> tuple[Any, Any,
 
     catalog = context.catalog
     docs = np.full(len(table.numbers), -1, dtype=np.int64)
-    episodes = np.full(len(table.numbers), -1, dtype=np.int64)
-    about_rows: dict[int, int] = {}
+    about: dict[int, int] = {}
     for eid, start, count in table.episode_rows():
         ordinal = catalog.ordinal(eid)
         if ordinal is None:
@@ -86,14 +100,15 @@ def row_documents(context: SearchContext, table: VectorTable) -> tuple[Any, Any,
         for row in range(start, start + count):
             number = int(table.numbers[row])
             if number < 0:
-                about_rows[ordinal] = row
+                about[ordinal] = row
                 continue
             doc = catalog.doc_at(ordinal, number)
             if doc is not None:
                 docs[row] = doc
-                episodes[row] = ordinal
-    found = (docs, episodes, about_rows)
-    table.derived["documents"] = found
+    placed = docs >= 0
+    rows = np.full(int(docs.max()) + 1 if len(docs) else 0, -1, dtype=np.int64)
+    rows[docs[placed]] = np.flatnonzero(placed)
+    found = table.derived["documents"] = TableDocuments(docs, placed, rows, about)
     return found
 
 
@@ -110,11 +125,11 @@ def start_search(
     """
     import numpy as np
 
-    docs, _, _ = row_documents(context, table)
-    valid = docs >= 0
+    layout = row_documents(context, table)
+    valid = layout.placed
     if plan.restriction is not None:
         allowed = context.generation.matching(plan.restriction)
-        valid &= np.isin(docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        valid = valid & np.isin(layout.docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
     vector = np.asarray(query, dtype=np.float32)
     # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
     return _searcher().submit(table.search, vector, MEANING_CANDIDATES * (2 if grouping else 1), valid)
@@ -144,36 +159,18 @@ def search_vectors(
 ) -> Meaning:
     """The nearest paragraphs to ``query`` (a unit vector) that the filters allow, and the cosine
     of every first-stage candidate; ``started``: the search :func:`start_search` began."""
-    docs, _, about_rows = row_documents(context, table)
+    layout = row_documents(context, table)
     scores = (started or start_search(context, table, plan, query, grouping)).result()  # scores[row]: its cosine
-    best = scores.rows
-    nearest = {int(docs[row]): float(scores[row]) for row in best}
-    row_of = document_rows(table, docs)
+    nearest = {int(layout.docs[row]): float(scores[row]) for row in scores.rows}
     cosine = dict(nearest)
     further = next_matches(context, first) if mode == "hybrid" and not grouping else ()
     # every first-stage candidate (at most WIDE_CANDIDATES): leaving some out costs typo and topic queries
     for doc in [*(doc for _, doc in first.matches), *further]:
-        row = int(row_of[doc]) if doc < len(row_of) else -1
+        row = layout.row(doc)
         if row >= 0 and doc not in cosine:
             cosine[doc] = float(scores[row])
-    episodes = {ordinal: float(scores[row]) for ordinal, row in about_rows.items()} if grouping else {}
+    episodes = {ordinal: float(scores[row]) for ordinal, row in layout.about.items()} if grouping else {}
     return Meaning(mode, nearest, cosine, episodes, frozenset(doc for _, doc in first.matches), further)
-
-
-def document_rows(table: VectorTable, docs: Any) -> Any:
-    """Per document number, its row in the table (-1: none); made once per generation.
-
-    An array, not a dict: at 20× the corpus a dict of its 555,000 paragraphs held about 60 MB.
-    """
-    found = table.derived.get("rows")
-    if found is None:
-        import numpy as np
-
-        has_row = docs >= 0
-        found = np.full(int(docs.max()) + 1 if len(docs) else 0, -1, dtype=np.int64)
-        found[docs[has_row]] = np.flatnonzero(has_row)
-        table.derived["rows"] = found
-    return found
 
 
 def next_matches(context: SearchContext, first: FirstStage) -> tuple[int, ...]:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from podsearch.errors import IndexDamagedError, MissingExtraError
-from podsearch.index.commits import CommitRecord, as_recorded, file_checksum
+from podsearch.index.commits import CommitRecord, as_recorded
 from podsearch.index.storage import INDEX_NAME
 from podsearch.index.syncing import write_durably
 from podsearch.model import Episode
@@ -439,8 +439,8 @@ class VectorTable:
             raise _damaged(path, "rows do not match the header")
         self._dense: Any = None
         self._graph: Any = None
-        #: The graph file not opened yet: its path, the table's row keys and its recorded size and CRC-32.
-        self._graph_source: tuple[Path, Any, tuple[int, int]] | None = None
+        #: The graph file not opened yet: its path, the table's row keys and the commit record listing it.
+        self._graph_source: tuple[Path, Any, CommitRecord] | None = None
         self._graph_lock = threading.Lock()
         #: What the query layer derives from the table and keeps as long as it (row → document maps).
         self.derived: dict[str, Any] = {}
@@ -475,11 +475,11 @@ class VectorTable:
         )
         return cls(path, header, numbers, matrix)
 
-    def attach_graph(self, path: Path, keys: Any, recorded: tuple[int, int]) -> None:
+    def attach_graph(self, path: Path, keys: Any, record: CommitRecord) -> None:
         """Search through the nearest-neighbour graph at ``path`` (:mod:`podsearch.index.nearest`), for
-        rows with these ``keys``, once it proves as the commit ``recorded`` it (size, CRC-32): see :attr:`graph`."""
+        rows with these ``keys``, once it proves as ``record`` lists it (size, CRC-32): see :attr:`graph`."""
         with self._graph_lock:
-            self._graph, self._graph_source = None, (path, keys, recorded)
+            self._graph, self._graph_source = None, (path, keys, record)
 
     @property
     def graph(self) -> Any:
@@ -496,13 +496,13 @@ class VectorTable:
             if self._graph_source is not None:
                 from podsearch.index import nearest
 
-                path, keys, (size, crc) = self._graph_source
-                if os.stat(path).st_size != size or file_checksum(path) != crc:
-                    raise _damaged(path, "its content differs from what the commit recorded")
+                path, keys, record = self._graph_source
                 try:
+                    if not as_recorded(path.parent, record, path.name):
+                        raise _damaged(path, "its content differs from what the commit recorded")
                     self._graph = nearest.open_graph(path, keys)
                 except IndexDamagedError:
-                    if not path.exists():  # removed between the check and the mapping: not damage
+                    if not path.exists():  # removed by a later commit meanwhile: not damage
                         raise FileNotFoundError(path) from None
                     raise
                 self._graph_source = None
@@ -676,9 +676,8 @@ def open_table(folder: Path, record: CommitRecord) -> VectorTable | None:
         from podsearch.index import nearest
 
         keys = nearest.row_keys(table.episode_rows(), table.numbers)
-        written = record.files.get(graph)
         # usearch is imported when the graph is first used (a words search never does): also, imported
         # before onnxruntime, it makes onnxruntime's import crash, and a search by meaning loads the model first
-        if keys is not None and written is not None and nearest.installed():  # else: exact search
-            table.attach_graph(folder / graph, keys, (int(written[0]), int(written[1])))
+        if keys is not None and graph in record.files and nearest.installed():  # else: exact search
+            table.attach_graph(folder / graph, keys, record)
     return table

@@ -77,17 +77,25 @@ def test_a_passage_by_meaning_counts_more_in_the_episode_the_words_found(
     assert keys(kitchen, query)[:2] == [("s01e01", 0), ("s01e02", 0)]
 
 
-@pytest.mark.usefixtures("counting")
-def test_every_words_candidate_has_its_cosine_however_few_are_taken_by_meaning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def pipelines_and_hobbies(tmp_path: Path, paragraphs: int, ending: str = "") -> podsearch.Index:
+    """An index with vectors of an episode of ``paragraphs`` paragraphs about pipelines, and one about hobbies."""
     folder = tmp_path / "episodes"
     folder.mkdir()
-    lines = [("Ann", 10 * i, f"Pipeline number {i} moves data between {i + 2} systems every night.") for i in range(8)]
+    lines = [
+        ("Ann", 10 * i, f"Pipeline number {i} moves data between {i + 2} systems{ending}.") for i in range(paragraphs)
+    ]
     write_episode(folder, "ep1", lines, title="Pipelines", season=1, number=1)
     write_episode(folder, "ep2", HOBBIES, title="Weekend hobbies", season=1, number=2)
     index = podsearch.Index(tmp_path / "index")
     index.update(folder, semantic=True)
+    return index
+
+
+@pytest.mark.usefixtures("counting")
+def test_every_words_candidate_has_its_cosine_however_few_are_taken_by_meaning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = pipelines_and_hobbies(tmp_path, 8, " every night")
     monkeypatch.setattr(hybrid, "MEANING_CANDIDATES", 1)
     seen: list[Any] = []
     original = hybrid.search_vectors
@@ -107,14 +115,8 @@ def test_every_words_candidate_has_its_cosine_however_few_are_taken_by_meaning(
 def test_hybrid_re_ranks_the_first_stage_matches_just_below_its_candidates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "episodes"
-    folder.mkdir()
     # more paragraphs holding "pipeline" than the first stage keeps (CANDIDATES)
-    lines = [("Ann", 10 * i, f"Pipeline number {i} moves data between {i + 2} systems.") for i in range(40)]
-    write_episode(folder, "ep1", lines, title="Pipelines", season=1, number=1)
-    write_episode(folder, "ep2", HOBBIES, title="Weekend hobbies", season=1, number=2)
-    index = podsearch.Index(tmp_path / "index")
-    index.update(folder, semantic=True)
+    index = pipelines_and_hobbies(tmp_path, 40)
     monkeypatch.setattr(hybrid, "MEANING_CANDIDATES", 1)
     seen: dict[str, Any] = {}
     search_vectors, fuse = hybrid.search_vectors, hybrid.fuse

@@ -106,6 +106,7 @@ def row_documents(context: SearchContext, table: VectorTable) -> TableDocuments:
             if doc is not None:
                 docs[row] = doc
     placed = docs >= 0
+    placed.flags.writeable = False  # every search without a filter hands this very array on
     rows = np.full(int(docs.max()) + 1 if len(docs) else 0, -1, dtype=np.int64)
     rows[docs[placed]] = np.flatnonzero(placed)
     found = table.derived["documents"] = TableDocuments(docs, placed, rows, about)

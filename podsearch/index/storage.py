@@ -231,10 +231,10 @@ class IndexDir:
 
         Raises ``FileNotFoundError`` when a commit replaced the checked generation meanwhile.
         """
-        from whoosh.filedb.filestore import FileStorage
+        from podsearch.index.mapped import MappedStorage
 
         generation = self.check_integrity().generation
-        ix = FileStorage(str(self.path), readonly=True).open_index(INDEX_NAME)
+        ix = MappedStorage(str(self.path)).open_index(INDEX_NAME)
         if ix.latest_generation() != generation:
             raise FileNotFoundError(f"the index at {self.path} changed while it was opened")
         return ix

@@ -1,0 +1,41 @@
+"""Whoosh's file storage for reading, with each file memory-mapped instead of read through seeks.
+
+Whoosh reads a segment's postings, stored fields and lengths by seeking a buffered file and
+reading a few bytes: a system call or two each time. A search reads a few dozen paragraphs and
+a few thousand postings blocks that way; mapped, each read is a slice of memory. Segment files
+are written once and never changed in place (a commit writes new ones, then deletes the old),
+and a mapping stays readable after its file is deleted, as an open file does.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from io import BytesIO
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
+
+
+class MappedFile(StructFile):
+    """A :class:`~whoosh.filedb.structfile.StructFile` over a read-only mapping."""
+
+    def get(self, position: int, length: int) -> bytes:
+        """``length`` bytes at ``position`` (no seek: safe to mix with sequential reads)."""
+        return self.file[position : position + length]
+
+
+class MappedStorage(FileStorage):
+    """A read-only :class:`~whoosh.filedb.filestore.FileStorage` whose files are memory-mapped."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, readonly=True)
+
+    def open_file(self, name: str, **kwargs: Any) -> StructFile:
+        """The file ``name``, mapped (an empty file, which cannot be mapped, read from memory)."""
+        with open(self._fpath(name), "rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                return StructFile(BytesIO(b""), name=name, **kwargs)
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return MappedFile(mapped, name=name, **kwargs)

@@ -128,12 +128,12 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
     original_search, original_fuse = hybrid.search_vectors, hybrid.fuse
     seen: dict[str, Any] = {}
 
-    def search_vectors(context, table, plan, first, query, mode, grouping, started=None):  # type: ignore[no-untyped-def]
-        meaning = original_search(context, table, plan, first, query, mode, grouping, started)
+    def search_vectors(context, table, first, started, further, mode, grouping):  # type: ignore[no-untyped-def]
+        meaning = original_search(context, table, first, started, further, mode, grouping)
         layout = hybrid.row_documents(context, table)
         docs = layout.docs
         valid = np.flatnonzero(layout.placed)
-        vector = np.asarray(query, dtype=np.float32)
+        vector = np.asarray(started.result().query, dtype=np.float32)
         own = dense @ vector
         union: dict[int, float] = {}
         for matrix in matrices:
@@ -142,11 +142,7 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
             union.update({int(docs[row]): float(own[row]) for row in best})
         present = {doc for _, doc in first.matches}
         extra = [d for d in sorted(first.scores, key=lambda d: -first.scores[d]) if d not in present][:more]
-        # what the re-ranker adds by words (quotes held word for word, a named episode's best matches)
-        added = RR.exact_matches(context, plan, first, RR.Paragraphs(context), present) | set(
-            RR.named_candidates(context, plan, first)
-        )
-        seen.update(context=context, plan=plan, first=first, vector=vector, docs=docs, more=extra, added=added)
+        seen.update(context=context, first=first, vector=vector, docs=docs, more=extra, present=present)
         cosine = dict(meaning.cosine)
         cosine.update(union)
         for doc in extra:
@@ -155,7 +151,13 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
         return hybrid.Meaning(mode, union, cosine, meaning.episodes, meaning.lexical, meaning.further)
 
     def fuse(context, plan, ranked, meaning, grouping, paragraphs):  # type: ignore[no-untyped-def]
+        first, present = seen["first"], seen["present"]
+        # what the re-ranker adds by words (quotes held word for word, a named episode's best matches)
+        added = RR.exact_matches(context, plan, first, RR.Paragraphs(context), present) | set(
+            RR.named_candidates(context, plan, first)
+        )
         seen.update(ranked=list(ranked), nearest=set(meaning.nearest), lexical_docs=meaning.lexical)
+        seen.update(plan=plan, added=added)
         return original_fuse(context, plan, ranked, meaning, grouping, paragraphs)
 
     hybrid.search_vectors, hybrid.fuse = search_vectors, fuse

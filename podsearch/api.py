@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ class Index:
             raise QueryError(f"unknown mode {mode!r}; use one of: {', '.join(_MODES)}")
 
         def run(generation: Generation) -> Results:
-            chosen, vector = self._query_vector(generation, query, mode)
+            chosen, embed = self._query_embedding(generation, query, mode)
             return q.search(
                 self._search_context(generation),
                 query,
@@ -180,13 +181,16 @@ class Index:
                 sort=sort,
                 context_paragraphs=context,
                 mode=chosen,
-                query_vector=vector,
+                embed_query=embed,
             )
 
         return self._read(run)
 
-    def _query_vector(self, generation: Generation, query: str, mode: str | None) -> tuple[str, Any]:
-        """The mode a search runs in, and the query's vector (``None`` in words mode)."""
+    def _query_embedding(
+        self, generation: Generation, query: str, mode: str | None
+    ) -> tuple[str, Callable[[], Any] | None]:
+        """The mode a search runs in, and what gives the query's vector (``None`` in words mode):
+        the search calls it on another thread, beside its lexical stage, when meaning takes part."""
         table = generation.vectors
         if mode == "words" or (mode is None and table is None):
             return "words", None
@@ -204,7 +208,7 @@ class Index:
             raise QueryError(
                 "the index's vectors were made by another model; recompute them with: podsearch index --semantic"
             )
-        return mode or "hybrid", encoder.query(query[:2000])
+        return mode or "hybrid", functools.partial(encoder.query, query[:2000])
 
     def _query_encoder(self) -> Any:
         """The model, loaded on the first search by meaning (:class:`~podsearch.errors.ModelError` without one)."""

@@ -6,6 +6,8 @@ the episode factor's arithmetic is checked without either.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +145,66 @@ def test_hybrid_re_ranks_the_first_stage_matches_just_below_its_candidates(
     index.search(query, mode="hybrid")
     assert seen["meaning"].further == ()
     assert len(seen["ranked"]) <= widened - hybrid.MEANING_MORE_WORDS + 1  # the one nearest may be among them
+
+
+@pytest.mark.usefixtures("counting")
+def test_the_query_is_embedded_on_another_thread_while_the_words_are_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.query import pipeline
+
+    index = pipelines_and_hobbies(tmp_path, 8)
+    encoder = index._query_encoder()
+    seen: dict[str, Any] = {}
+    first_stage, query = pipeline.first_stage, encoder.query
+    entered = threading.Event()
+
+    def slow_query(text: str) -> Any:
+        seen["thread"] = threading.current_thread()
+        entered.set()
+        time.sleep(0.3)  # a slow model: the words' stage must not wait for it
+        seen["embedded"] = time.monotonic()
+        return query(text)
+
+    def timed_first_stage(*args: Any) -> Any:
+        entered.wait(5)
+        seen["first stage"] = time.monotonic()
+        return first_stage(*args)
+
+    monkeypatch.setattr(encoder, "query", slow_query)
+    monkeypatch.setattr(pipeline, "first_stage", timed_first_stage)
+    hits = index.search("pipeline weekend", mode="hybrid").hits
+    assert hits and seen["thread"] is not threading.current_thread()
+    assert seen["first stage"] < seen["embedded"]  # the first stage ran while the model did
+
+
+@pytest.mark.usefixtures("counting")
+def test_only_a_query_meaning_takes_part_in_is_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = pipelines_and_hobbies(tmp_path, 8)
+    encoder = index._query_encoder()
+    embedded: list[str] = []
+    query = encoder.query
+    monkeypatch.setattr(encoder, "query", lambda text: embedded.append(text) or query(text))
+    for operators in ['"pipeline number"', "pipeline -weekend", "speaker:ann pipeline"]:
+        assert index.search(operators, mode="hybrid").hits, operators
+    assert embedded == []  # their logic has no meaning to mix: the model is not run
+    index.search("data between systems", mode="hybrid")
+    assert embedded == ["data between systems"]
+
+
+@pytest.mark.usefixtures("counting")
+def test_an_error_of_the_model_on_its_thread_reaches_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.errors import ModelError
+
+    index = pipelines_and_hobbies(tmp_path, 8)
+    encoder = index._query_encoder()
+
+    def broken(text: str) -> Any:
+        raise ModelError("the model broke")
+
+    monkeypatch.setattr(encoder, "query", broken)
+    with pytest.raises(ModelError, match="the model broke"):
+        index.search("pipeline weekend", mode="hybrid")
+    assert index.search("pipeline weekend", mode="words").hits  # the index is fine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import podsearch
@@ -160,3 +162,31 @@ def test_snippet_centres_on_the_densest_matches() -> None:
     cut = snippet(text, spans, width=80)
     assert "beta gamma delta" in cut.text and "alpha" not in cut.text
     assert [cut.text[a:b] for a, b in cut.spans] == ["beta", "gamma", "delta"]
+
+
+def test_candidates_scored_ahead_are_not_scored_again_and_rank_as_a_fresh_rerank_does(
+    bundled_index: podsearch.Index,
+) -> None:
+    # a hybrid search scores the words' candidates while its vectors are searched, then the rest
+    from podsearch.query import rerank as second_stage
+    from podsearch.query.candidates import candidates_wanted, first_stage
+    from podsearch.query.plan import Filters, analyse
+
+    def run(generation: Any) -> tuple[list[tuple[float, int]], list[tuple[float, int]], list[int], list[int]]:
+        context = bundled_index._search_context(generation)
+        plan = analyse(context, "researchers and engineers working together", Filters())
+        first = first_stage(context, plan, candidates_wanted(10, False))
+        fresh = second_stage.rerank(context, plan, first, first.matches, second_stage.Paragraphs(context))
+        paragraphs = second_stage.Paragraphs(context)
+        rescorer = second_stage.Rescorer(context, plan, first, paragraphs)
+        ahead = [doc for _, doc in first.matches[: len(first.matches) // 2]]
+        rescorer.prepare(ahead)
+        scored: list[int] = []
+        score = rescorer._score
+        rescorer._score = lambda doc: scored.append(doc) or score(doc)  # type: ignore[method-assign]
+        again = second_stage.rerank(context, plan, first, first.matches, paragraphs, rescorer)
+        return fresh, again, ahead, scored
+
+    fresh, again, ahead, scored = bundled_index._read(run)
+    assert len(fresh) >= 10 and again == fresh
+    assert ahead and not set(ahead) & set(scored) and len(scored) == len(fresh) - len(ahead)

@@ -601,8 +601,9 @@ class Found:
     def __init__(self, table: VectorTable, query: Any, rows: Any, scores: Any) -> None:
         #: the rows found (in no particular order)
         self.rows = rows
+        #: the query's unit vector
+        self.query = query
         self._table = table
-        self._query = query
         self._scores = scores  # every row's cosine (exact search), else computed on demand
         self._known: dict[int, float] = {}
 
@@ -611,7 +612,7 @@ class Found:
             return float(self._scores[row])
         found = self._known.get(int(row))
         if found is None:
-            found = self._known[int(row)] = float(self._table.row(row) @ self._query)
+            found = self._known[int(row)] = float(self._table.row(row) @ self.query)
         return found
 
 

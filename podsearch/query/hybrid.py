@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from podsearch.index.vectors import Found, VectorTable
 from podsearch.model import Hit
@@ -41,6 +41,8 @@ from podsearch.query.tuning import (
 )
 
 MODES = ("words", "meaning", "hybrid")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -114,15 +116,15 @@ def row_documents(context: SearchContext, table: VectorTable) -> TableDocuments:
 
 
 def start_search(
-    context: SearchContext, table: VectorTable, plan: QueryPlan, query: Any, grouping: bool
+    context: SearchContext, table: VectorTable, plan: QueryPlan, embed: Callable[[], Any], grouping: bool
 ) -> Future[Found]:
-    """Start searching the vectors for the paragraphs nearest to ``query`` (a unit vector) that the
-    filters allow, on a worker thread, and return at once.
+    """Start embedding the query (``embed`` gives its unit vector) and searching the vectors for the
+    nearest paragraphs that the filters allow, on a thread of their own, and return once it runs.
 
-    The search is one matrix product (or a graph walk) that releases the GIL: it runs on the
-    other core while this thread does the lexical first stage. Everything that reads the index
-    (the filters' documents, the row → document map) is done here, on the caller's thread:
-    the engine's readers are not shared between threads.
+    The model's forward pass (one ONNX Runtime call) and the search (one matrix product, or a
+    graph walk) release the GIL: they run on the other core while this thread does the lexical
+    first stage. Everything that reads the index (the filters' documents, the row → document map)
+    is done here, on the caller's thread: the engine's readers are not shared between threads.
     """
     import numpy as np
 
@@ -131,40 +133,48 @@ def start_search(
     if plan.restriction is not None:
         allowed = context.generation.matching(plan.restriction)
         valid = valid & np.isin(layout.docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-    vector = np.asarray(query, dtype=np.float32)
+    count = MEANING_CANDIDATES * (2 if grouping else 1)
     # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
-    return _searcher().submit(table.search, vector, MEANING_CANDIDATES * (2 if grouping else 1), valid)
+    return beside(lambda: table.search(np.asarray(embed(), dtype=np.float32), count, valid))
 
 
-def _searcher() -> ThreadPoolExecutor:
-    """The threads vector searches run on (made on first use; idle threads cost nothing)."""
-    with _SEARCHER_LOCK:
-        if not _SEARCHER:
-            _SEARCHER.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="podsearch-vectors"))
-        return _SEARCHER[0]
+def beside(work: Callable[[], T]) -> Future[T]:
+    """``work`` run on a new thread, begun before this returns.
 
+    A thread pool's worker, once woken, waits for the GIL until the lexical stage lets it go, up to
+    the interpreter's switch interval (5 ms, longer than that stage): the work would start when the
+    caller waits for it, overlapping nothing. ``Thread.start`` returns only once the new thread
+    runs, which has it take the GIL now and give it back on entering the model or the product.
+    Starting a thread costs about 0.1 ms; a pool would also keep concurrent searches waiting.
+    """
+    done: Future[T] = Future()
 
-_SEARCHER: list[ThreadPoolExecutor] = []
-_SEARCHER_LOCK = threading.Lock()
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except BaseException as error:  # handed to the caller, which raises it from result()
+            done.set_exception(error)
+
+    threading.Thread(target=run, name="podsearch-meaning", daemon=True).start()
+    return done
 
 
 def search_vectors(
     context: SearchContext,
     table: VectorTable,
-    plan: QueryPlan,
     first: FirstStage,
-    query: Any,
+    started: Future[Found],
+    further: tuple[int, ...],
     mode: str,
     grouping: bool,
-    started: Future[Found] | None = None,
 ) -> Meaning:
-    """The nearest paragraphs to ``query`` (a unit vector) that the filters allow, and the cosine
-    of every first-stage candidate; ``started``: the search :func:`start_search` began."""
+    """The nearest paragraphs to the query that the filters allow, and the cosine of every
+    first-stage candidate and of ``further`` (:func:`next_matches`, ``hybrid`` mode), once the
+    search :func:`start_search` began has ended."""
     layout = row_documents(context, table)
-    scores = (started or start_search(context, table, plan, query, grouping)).result()  # scores[row]: its cosine
+    scores = started.result()  # scores[row]: its cosine
     nearest = {int(layout.docs[row]): float(scores[row]) for row in scores.rows}
     cosine = dict(nearest)
-    further = next_matches(context, first) if mode == "hybrid" and not grouping else ()
     # every first-stage candidate (at most WIDE_CANDIDATES): leaving some out costs typo and topic queries
     for doc in [*(doc for _, doc in first.matches), *further]:
         row = layout.row(doc)

@@ -19,6 +19,7 @@ reaches the results.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from podsearch.errors import QueryError
@@ -28,7 +29,7 @@ from podsearch.query.candidates import FirstStage, candidates_wanted, first_stag
 from podsearch.query.context import SearchContext
 from podsearch.query.parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.pipeline.parse``
 from podsearch.query.plan import Filters, QueryPlan, analyse
-from podsearch.query.rerank import Paragraphs, rerank
+from podsearch.query.rerank import Paragraphs, Rescorer, rerank
 
 if TYPE_CHECKING:
     from podsearch.query import hybrid
@@ -48,12 +49,13 @@ def search(
     sort: str = "relevance",
     context_paragraphs: int = 0,
     mode: str = "words",
-    query_vector: Any = None,
+    embed_query: Callable[[], Any] | None = None,
 ) -> Results:
     """Run a query on one open generation and return our own :class:`Results`.
 
-    ``mode`` ``hybrid`` or ``meaning`` with a ``query_vector`` (the query embedded by the
-    model of the generation's vectors) adds candidates by meaning (:mod:`podsearch.query.hybrid`).
+    ``mode`` ``hybrid`` or ``meaning`` with ``embed_query`` (giving the query's unit vector by the
+    model of the generation's vectors; called on another thread, and only when the query is one
+    that meaning takes part in) adds candidates by meaning (:mod:`podsearch.query.hybrid`).
     """
     began = time.perf_counter()
     _check_options(limit, sort, group_by, context_paragraphs)
@@ -61,11 +63,11 @@ def search(
     every_match = group_by == "episode" or sort == "date"
     table = context.generation.vectors
     started = None
-    if query_vector is not None and sort == "relevance":
+    if embed_query is not None and sort == "relevance":
         from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
 
         if hybrid.usable(table, plan, mode):  # the vectors are searched on another thread meanwhile
-            started = hybrid.start_search(context, table, plan, query_vector, group_by == "episode")
+            started = hybrid.start_search(context, table, plan, embed_query, group_by == "episode")
     first = first_stage(context, plan, candidates_wanted(limit, every_match))
     paragraphs = Paragraphs(context)
     if group_by == "episode":
@@ -75,13 +77,18 @@ def search(
     else:
         chosen = first.matches
     meaning = None
+    rescorer = Rescorer(context, plan, first, paragraphs)
     if started is not None:
         from podsearch.query import hybrid
 
-        meaning = hybrid.search_vectors(context, table, plan, first, query_vector, mode, group_by == "episode", started)
+        grouping = group_by == "episode"
+        further = hybrid.next_matches(context, first) if mode == "hybrid" and not grouping else ()
+        # the words' candidates are scored while the vectors are searched: only the meaning's wait
+        rescorer.prepare([*(doc for _, doc in chosen), *further])
+        meaning = hybrid.search_vectors(context, table, first, started, further, mode, grouping)
         chosen = hybrid.widen(chosen, meaning)
         first = hybrid.with_nearest(first, meaning)
-    ranked = rerank(context, plan, first, chosen, paragraphs)
+    ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)
     if meaning is not None:
         ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode", paragraphs)
     hits, groups = _assemble(

@@ -46,39 +46,43 @@ class Paragraphs:
         return found
 
 
-def rerank(
-    context: SearchContext,
-    plan: QueryPlan,
-    first: FirstStage,
-    chosen: list[tuple[float, int]],
-    paragraphs: Paragraphs,
-) -> list[tuple[float, int]]:
-    """The chosen candidates re-scored, best first; equal scores in key order (episode id, paragraph).
+class Rescorer:
+    """The second-stage score of each candidate of one search, computed once.
 
-    Besides the chosen candidates, the re-ranker looks at the best matches of
-    the episodes the query names (a guest, a title) and at the paragraphs that
-    hold a plain query of :data:`EXACT_WORDS` words or more word for word; it
-    puts those first.
+    A hybrid search scores the lexical candidates while its vector search runs, then only the
+    candidates the meaning adds. The score is before the exact-quote boost, which depends on
+    every candidate (:func:`exact_matches`); it includes the boost of a named guest's own words.
     """
-    if not plan.words.content:  # only field clauses: keep the first stage's order
-        return chosen
-    seen = {doc for _, doc in chosen}
-    exact = exact_matches(context, plan, first, paragraphs, seen)
-    named = named_candidates(context, plan, first) + guest_openings(context, plan, paragraphs)
-    if exact or named:
-        added = [doc for doc in dict.fromkeys([*sorted(exact), *named]) if doc not in seen]
-        chosen = chosen + [(first.scores.get(doc, 0.0), doc) for doc in added]
-    about = episode_relevance(context, plan.words)
-    best_first = first.matches[0][0] if first.matches and first.matches[0][0] > 0 else 1.0
-    catalog, key = context.catalog, context.catalog.key
 
-    def rescore(doc: int) -> float:
-        paragraph = paragraphs[doc]
+    def __init__(self, context: SearchContext, plan: QueryPlan, first: FirstStage, paragraphs: Paragraphs) -> None:
+        self._context, self._plan, self._first, self._paragraphs = context, plan, first, paragraphs
+        self._about = episode_relevance(context, plan.words) if plan.words.content else {}
+        self._best_first = first.matches[0][0] if first.matches and first.matches[0][0] > 0 else 1.0
+        self._known: dict[int, float] = {}
+        #: the candidates that are a named guest's own words
+        self.own: set[int] = set()
+
+    def prepare(self, docs: Iterable[int]) -> None:
+        """Score these candidates now (a query without content words keeps the first stage's order)."""
+        if self._plan.words.content:
+            for doc in docs:
+                self(doc)
+
+    def __call__(self, doc: int) -> float:
+        found = self._known.get(doc)
+        if found is None:
+            found = self._known[doc] = self._score(doc)
+        return found
+
+    def _score(self, doc: int) -> float:
+        context, plan, first = self._context, self._plan, self._first
+        catalog = context.catalog
+        paragraph = self._paragraphs[doc]
         section = paragraph.section or ""
         if section not in context.section_terms:
             context.section_terms[section] = terms(section)
         passage = catalog.passage(doc, PASSAGE_REACH)
-        around = neighbourhood(first.scores, doc, passage) / best_first if first.scores else 0.0
+        around = neighbourhood(first.scores, doc, passage) / self._best_first if first.scores else 0.0
         episode = catalog.episode_of(doc)
         if episode not in context.title_terms:
             context.title_terms[episode] = set(terms(catalog.info(episode).title))
@@ -89,19 +93,47 @@ def rerank(
             paragraph.terms,
             context.section_terms[section],
             context.average_length,
-            about.get(episode, 0.0),
+            self._about.get(episode, 0.0),
             around,
             context.title_terms[episode],
             nearby,
         )
         if episode in plan.guests and paragraph.hit.speaker_name in plan.guests[episode]:
-            own.add(doc)
+            self.own.add(doc)
             value *= GUEST_WORDS_BOOST  # the guest's own words
-        return value * EXACT_BOOST if doc in exact else value
+        return value
 
-    own: set[int] = set()
-    scored = sorted(((rescore(doc), doc) for _, doc in chosen), key=lambda pair: (-pair[0], key(pair[1])))
-    return promote_named(scored, set(plan.guests) | plan.titles, catalog.episode_of, own)
+
+def rerank(
+    context: SearchContext,
+    plan: QueryPlan,
+    first: FirstStage,
+    chosen: list[tuple[float, int]],
+    paragraphs: Paragraphs,
+    rescorer: Rescorer | None = None,
+) -> list[tuple[float, int]]:
+    """The chosen candidates re-scored, best first; equal scores in key order (episode id, paragraph).
+
+    Besides the chosen candidates, the re-ranker looks at the best matches of
+    the episodes the query names (a guest, a title) and at the paragraphs that
+    hold a plain query of :data:`EXACT_WORDS` words or more word for word; it
+    puts those first. ``rescorer``: the search's, when it scored some candidates already.
+    """
+    if not plan.words.content:  # only field clauses: keep the first stage's order
+        return chosen
+    rescorer = rescorer or Rescorer(context, plan, first, paragraphs)
+    seen = {doc for _, doc in chosen}
+    exact = exact_matches(context, plan, first, paragraphs, seen)
+    named = named_candidates(context, plan, first) + guest_openings(context, plan, paragraphs)
+    if exact or named:
+        added = [doc for doc in dict.fromkeys([*sorted(exact), *named]) if doc not in seen]
+        chosen = chosen + [(first.scores.get(doc, 0.0), doc) for doc in added]
+    key = context.catalog.key
+    scored = sorted(
+        ((rescorer(doc) * (EXACT_BOOST if doc in exact else 1.0), doc) for _, doc in chosen),
+        key=lambda pair: (-pair[0], key(pair[1])),
+    )
+    return promote_named(scored, set(plan.guests) | plan.titles, context.catalog.episode_of, rescorer.own)
 
 
 def promote_named(

@@ -6,9 +6,11 @@ On an index with vectors (bench_semantic.py's, by default), 200 queries of the b
 - ``words``;
 - ``hybrid``: as shipped (the query's embedding and the vector search on a thread of their own,
   begun before the lexical first stage, beside it);
+- ``hybrid, not giving way``: without the re-scoring's short sleeps that let the search's thread
+  take the GIL once its model has ended (``hybrid.VectorSearch.give_way``);
 - ``hybrid, waiting``: the embedding and vector search run before the first stage on the caller's thread;
-- ``hybrid, pooled thread``: handed to a thread pool's waiting worker instead (which runs once it
-  gets the GIL: mostly when the caller waits for it);
+- ``hybrid, pooled thread``: handed to a thread pool's waiting worker instead, not giving way (the
+  worker runs once it gets the GIL: mostly when the caller waits for it);
 - ``hybrid, N meaning``: ``--pool`` meaning candidates instead of ``MEANING_CANDIDATES``.
 
 Each hybrid search embeds its query (the model's query cache is emptied before each), with the
@@ -53,6 +55,13 @@ def pooled(work: Callable[[], Any]) -> Future[Any]:
     return POOL.submit(work)
 
 
+class NotGivingWay(hybrid.VectorSearch):
+    """A vector search whose caller never lets its thread take the GIL before waiting for it."""
+
+    def give_way(self) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", help="the shared corpus folder (default: $PODSEARCH_CORPUS or ../shared/corpus)")
@@ -76,13 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     random.Random(args.seed).shuffle(texts)
 
     index = podsearch.Index(args.index)
-    shipped_pool, shipped_beside = hybrid.MEANING_CANDIDATES, hybrid.beside
-    variants: dict[str, tuple[str, int, Callable[[Callable[[], Any]], Future[Any]]]] = {
-        "words": ("words", shipped_pool, shipped_beside),
-        "hybrid": ("hybrid", shipped_pool, shipped_beside),
-        "hybrid, waiting": ("hybrid", shipped_pool, waiting),
-        "hybrid, pooled thread": ("hybrid", shipped_pool, pooled),
-        f"hybrid, {args.pool} meaning": ("hybrid", args.pool, shipped_beside),
+    shipped = {
+        "MEANING_CANDIDATES": hybrid.MEANING_CANDIDATES,
+        "beside": hybrid.beside,
+        "VectorSearch": hybrid.VectorSearch,
+    }
+    # each variant: its mode, and what it sets in podsearch.query.hybrid (the rest as shipped)
+    variants: dict[str, tuple[str, dict[str, Any]]] = {
+        "words": ("words", {}),
+        "hybrid": ("hybrid", {}),
+        "hybrid, not giving way": ("hybrid", {"VectorSearch": NotGivingWay}),
+        "hybrid, waiting": ("hybrid", {"beside": waiting}),
+        "hybrid, pooled thread": ("hybrid", {"beside": pooled, "VectorSearch": NotGivingWay}),
+        f"hybrid, {args.pool} meaning": ("hybrid", {"MEANING_CANDIDATES": args.pool}),
     }
     for text in texts[:30]:  # warm: the model, the vectors in memory, the caches
         index.search(text, mode="hybrid")
@@ -93,13 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(variants)
     for turn, text in enumerate(texts[30 : 30 + args.queries]):
         for name in names[turn % len(names) :] + names[: turn % len(names)]:
-            mode, pool, start = variants[name]
-            hybrid.MEANING_CANDIDATES, hybrid.beside = pool, start
+            mode, settings = variants[name]
+            for attribute, value in (shipped | settings).items():
+                setattr(hybrid, attribute, value)
             encoder._queries.clear()
             began = time.perf_counter()
             index.search(text, mode=mode)
             times[name].append(1000 * (time.perf_counter() - began))
-    hybrid.MEANING_CANDIDATES, hybrid.beside = shipped_pool, shipped_beside
+    for attribute, value in shipped.items():
+        setattr(hybrid, attribute, value)
     print(f"\n{len(times['words'])} queries; ms")
     for name, values in times.items():
         difference = statistics.median(v - w for v, w in zip(values, times["words"], strict=True))

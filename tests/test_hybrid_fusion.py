@@ -6,8 +6,11 @@ the episode factor's arithmetic is checked without either.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,49 @@ def test_episode_support_follows_the_best_words_score_of_each_episode() -> None:
     # no words' score anywhere: every episode alike
     flat = hybrid.episode_support([(0.0, 1), (0.0, 3)], episode_of)
     assert flat[10] == flat[20]
+
+
+def _busy_until(done: Callable[[], bool], step: Callable[[], None], seconds: float) -> None:
+    """Python work that holds the GIL (but in ``step``) until ``done()`` or ``seconds`` pass."""
+    deadline = time.perf_counter() + seconds
+    while not done() and time.perf_counter() < deadline:
+        step()
+
+
+def _waiting_for_the_gil(ran: list[float]) -> threading.Thread:
+    """A thread that is about to want the GIL back, and notes when it got it."""
+    started = threading.Event()
+
+    def wake_and_note() -> None:
+        started.set()
+        time.sleep(0.001)  # releases the GIL; on waking it waits for it
+        ran.append(time.perf_counter())
+
+    thread = threading.Thread(target=wake_and_note)
+    thread.start()
+    started.wait()
+    return thread
+
+
+def test_giving_way_lets_the_search_thread_take_the_gil_while_the_caller_works() -> None:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(2.0)  # the interpreter itself would make this thread let go only after 2 s
+    try:
+        search = hybrid.VectorSearch(Future(), threading.Event())
+        ran: list[float] = []
+        thread = _waiting_for_the_gil(ran)
+        _busy_until(lambda: bool(ran), search.give_way, 0.2)
+        assert ran  # it ran while this thread was still busy
+        thread.join()
+
+        search.embedded.set()  # the model has ended: no more sleeps
+        ran.clear()
+        thread = _waiting_for_the_gil(ran)
+        _busy_until(lambda: bool(ran), search.give_way, 0.2)
+        assert not ran
+        thread.join()
+    finally:
+        sys.setswitchinterval(previous)
 
 
 np = pytest.importorskip("numpy")

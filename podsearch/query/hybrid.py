@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -115,16 +116,42 @@ def row_documents(context: SearchContext, table: VectorTable) -> TableDocuments:
     return found
 
 
+class VectorSearch:
+    """A query's embedding and vector search, running on a thread of their own (:func:`start_search`)."""
+
+    def __init__(self, found: Future[Found], embedded: threading.Event) -> None:
+        #: the search's outcome
+        self.found = found
+        #: set once the query's vector is made, as the thread starts the search proper
+        self.embedded = embedded
+
+    def give_way(self) -> None:
+        """Let the search's thread take the GIL if it waits for it, until its model has ended; the
+        caller calls this between two steps of its own work (re-scoring candidates).
+
+        A thread whose model has ended waits for the GIL until the thread running Python lets it
+        go, which the interpreter forces only after its switch interval (5 ms), longer than the
+        re-ranking: the product over every vector (about 4 ms) would start only once the caller
+        waits for it. Releasing the GIL for a moment (``sleep(0)``) lets it in; it gives the GIL
+        back on entering the product, which then runs beside the re-scoring
+        (``benchmarks/bench_hybrid_cost.py``: hybrid's p50 −1.2 to −1.4 ms; a sleep of 20 µs or
+        one every 0.5 ms measured the same).
+        """
+        if not self.embedded.is_set():
+            time.sleep(0)
+
+
 def start_search(
     context: SearchContext, table: VectorTable, plan: QueryPlan, embed: Callable[[], Any], grouping: bool
-) -> Future[Found]:
+) -> VectorSearch:
     """Start embedding the query (``embed`` gives its unit vector) and searching the vectors for the
     nearest paragraphs that the filters allow, on a thread of their own, and return once it runs.
 
     The model's forward pass (one ONNX Runtime call) and the search (one matrix product, or a
     graph walk) release the GIL: they run on the other core while this thread does the lexical
-    first stage. Everything that reads the index (the filters' documents, the row → document map)
-    is done here, on the caller's thread: the engine's readers are not shared between threads.
+    first stage and re-scores its candidates (see :meth:`VectorSearch.give_way`). Everything that
+    reads the index (the filters' documents, the row → document map) is done here, on the caller's
+    thread: the engine's readers are not shared between threads.
     """
     import numpy as np
 
@@ -134,8 +161,15 @@ def start_search(
         allowed = context.generation.matching(plan.restriction)
         valid = valid & np.isin(layout.docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
     count = MEANING_CANDIDATES * (2 if grouping else 1)
-    # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
-    return beside(lambda: table.search(np.asarray(embed(), dtype=np.float32), count, valid))
+    embedded = threading.Event()
+
+    def search() -> Found:
+        vector = np.asarray(embed(), dtype=np.float32)
+        embedded.set()
+        # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
+        return table.search(vector, count, valid)
+
+    return VectorSearch(beside(search), embedded)
 
 
 def beside(work: Callable[[], T]) -> Future[T]:
@@ -144,8 +178,9 @@ def beside(work: Callable[[], T]) -> Future[T]:
     A thread pool's worker, once woken, waits for the GIL until the lexical stage lets it go, up to
     the interpreter's switch interval (5 ms, longer than that stage): the work would start when the
     caller waits for it, overlapping nothing. ``Thread.start`` returns only once the new thread
-    runs, which has it take the GIL now and give it back on entering the model or the product.
-    Starting a thread costs about 0.1 ms; a pool would also keep concurrent searches waiting.
+    runs, which has it take the GIL now and give it back on entering the model (one ONNX Runtime
+    call, which releases it). Starting a thread costs about 0.1 ms; a pool would also keep
+    concurrent searches waiting for each other's work.
     """
     done: Future[T] = Future()
 
@@ -163,7 +198,7 @@ def search_vectors(
     context: SearchContext,
     table: VectorTable,
     first: FirstStage,
-    started: Future[Found],
+    started: VectorSearch,
     further: tuple[int, ...],
     mode: str,
     grouping: bool,
@@ -172,7 +207,7 @@ def search_vectors(
     first-stage candidate and of ``further`` (:func:`next_matches`, ``hybrid`` mode), once the
     search :func:`start_search` began has ended."""
     layout = row_documents(context, table)
-    scores = started.result()  # scores[row]: its cosine
+    scores = started.found.result()  # scores[row]: its cosine
     nearest = {int(layout.docs[row]): float(scores[row]) for row in scores.rows}
     cosine = dict(nearest)
     # every first-stage candidate (at most WIDE_CANDIDATES): leaving some out costs typo and topic queries

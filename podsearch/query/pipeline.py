@@ -84,7 +84,7 @@ def search(
         grouping = group_by == "episode"
         further = hybrid.next_matches(context, first) if mode == "hybrid" and not grouping else ()
         # the words' candidates are scored while the vectors are searched: only the meaning's wait
-        rescorer.prepare([*(doc for _, doc in chosen), *further])
+        rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
         meaning = hybrid.search_vectors(context, table, first, started, further, mode, grouping)
         chosen = hybrid.widen(chosen, meaning)
         first = hybrid.with_nearest(first, meaning)

@@ -62,11 +62,14 @@ class Rescorer:
         #: the candidates that are a named guest's own words
         self.own: set[int] = set()
 
-    def prepare(self, docs: Iterable[int]) -> None:
-        """Score these candidates now (a query without content words keeps the first stage's order)."""
+    def prepare(self, docs: Iterable[int], between: Callable[[], None] | None = None) -> None:
+        """Score these candidates now, calling ``between`` after each (a query without content words
+        keeps the first stage's order: nothing to score)."""
         if self._plan.words.content:
             for doc in docs:
                 self(doc)
+                if between is not None:
+                    between()
 
     def __call__(self, doc: int) -> float:
         found = self._known.get(doc)

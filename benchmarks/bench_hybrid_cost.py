@@ -11,7 +11,9 @@ On an index with vectors (bench_semantic.py's, by default), 200 queries of the b
 - ``hybrid, waiting``: the embedding and vector search run before the first stage on the caller's thread;
 - ``hybrid, pooled thread``: handed to a thread pool's waiting worker instead, not giving way (the
   worker runs once it gets the GIL: mostly when the caller waits for it);
-- ``hybrid, N meaning``: ``--pool`` meaning candidates instead of ``MEANING_CANDIDATES``.
+- ``hybrid, N meaning``: ``--pool`` meaning candidates instead of ``MEANING_CANDIDATES``;
+- ``words, reading by seeks``: a second ``Index`` on the same folder reading Whoosh's files with a
+  seek and a read each, as before ``podsearch/index/mapped.py``.
 
 Each hybrid search embeds its query (the model's query cache is emptied before each), with the
 runtime the environment chooses (``PODSEARCH_RUNTIME``). Printed: p50 and p95 of each, and the
@@ -35,8 +37,10 @@ from typing import Any
 import bench_semantic as B
 import queries as Q
 import relevance as R
+from whoosh.filedb.filestore import FileStorage
 
 import podsearch
+from podsearch.index.mapped import MappedStorage
 from podsearch.query import hybrid
 
 
@@ -53,6 +57,18 @@ POOL = ThreadPoolExecutor(max_workers=1)
 def pooled(work: Callable[[], Any]) -> Future[Any]:
     """The work handed to a pool's waiting thread (which takes the GIL when the caller lets it go)."""
     return POOL.submit(work)
+
+
+def seeking(path: str) -> podsearch.Index:
+    """The index opened with Whoosh's own file reads (a seek and a read each) instead of mappings."""
+    index = podsearch.Index(path)
+    shipped = MappedStorage.open_file
+    MappedStorage.open_file = FileStorage.open_file  # type: ignore[method-assign]
+    try:
+        index.search("warm", mode="words")  # opens the generation now, with the patch
+    finally:
+        MappedStorage.open_file = shipped  # type: ignore[method-assign]
+    return index
 
 
 class NotGivingWay(hybrid.VectorSearch):
@@ -98,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "hybrid, waiting": ("hybrid", {"beside": waiting}),
         "hybrid, pooled thread": ("hybrid", {"beside": pooled, "VectorSearch": NotGivingWay}),
         f"hybrid, {args.pool} meaning": ("hybrid", {"MEANING_CANDIDATES": args.pool}),
+        "words, reading by seeks": ("words", {"index": seeking(args.index)}),
     }
     for text in texts[:30]:  # warm: the model, the vectors in memory, the caches
         index.search(text, mode="hybrid")
@@ -109,11 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for turn, text in enumerate(texts[30 : 30 + args.queries]):
         for name in names[turn % len(names) :] + names[: turn % len(names)]:
             mode, settings = variants[name]
+            searched = settings.get("index", index)
             for attribute, value in (shipped | settings).items():
-                setattr(hybrid, attribute, value)
+                if attribute != "index":
+                    setattr(hybrid, attribute, value)
             encoder._queries.clear()
             began = time.perf_counter()
-            index.search(text, mode=mode)
+            searched.search(text, mode=mode)
             times[name].append(1000 * (time.perf_counter() - began))
     for attribute, value in shipped.items():
         setattr(hybrid, attribute, value)

@@ -193,13 +193,19 @@ def test_hybrid_re_ranks_the_first_stage_matches_just_below_its_candidates(
     assert len(seen["ranked"]) <= widened - hybrid.MEANING_MORE_WORDS + 1  # the one nearest may be among them
 
 
-@pytest.mark.usefixtures("counting")
+@pytest.fixture
+def pipelines(request: pytest.FixtureRequest, tmp_path: Path) -> podsearch.Index:
+    """An index with vectors of eight paragraphs about pipelines and an episode about hobbies."""
+    request.getfixturevalue("counting")  # the module's one model
+    return pipelines_and_hobbies(tmp_path, 8)
+
+
 def test_the_query_is_embedded_on_another_thread_while_the_words_are_searched(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from podsearch.query import pipeline
 
-    index = pipelines_and_hobbies(tmp_path, 8)
+    index = pipelines
     encoder = index._query_encoder()
     seen: dict[str, Any] = {}
     first_stage, query = pipeline.first_stage, encoder.query
@@ -224,9 +230,10 @@ def test_the_query_is_embedded_on_another_thread_while_the_words_are_searched(
     assert seen["first stage"] < seen["embedded"]  # the first stage ran while the model did
 
 
-@pytest.mark.usefixtures("counting")
-def test_only_a_query_meaning_takes_part_in_is_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    index = pipelines_and_hobbies(tmp_path, 8)
+def test_only_a_query_meaning_takes_part_in_is_embedded(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = pipelines
     encoder = index._query_encoder()
     embedded: list[str] = []
     query = encoder.query
@@ -238,13 +245,12 @@ def test_only_a_query_meaning_takes_part_in_is_embedded(tmp_path: Path, monkeypa
     assert embedded == ["data between systems"]
 
 
-@pytest.mark.usefixtures("counting")
 def test_an_error_of_the_model_on_its_thread_reaches_the_caller(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from podsearch.errors import ModelError
 
-    index = pipelines_and_hobbies(tmp_path, 8)
+    index = pipelines
     encoder = index._query_encoder()
 
     def broken(text: str) -> Any:
@@ -254,3 +260,31 @@ def test_an_error_of_the_model_on_its_thread_reaches_the_caller(
     with pytest.raises(ModelError, match="the model broke"):
         index.search("pipeline weekend", mode="hybrid")
     assert index.search("pipeline weekend", mode="words").hits  # the index is fine
+
+
+def test_the_vector_thread_never_outlives_a_search_that_failed(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a search that fails midway (here its first stage) may have its generation closed next, as a
+    # retry after a concurrent commit does: the thread reading that generation's vectors must be done
+    from podsearch.query import pipeline
+
+    encoder = pipelines._query_encoder()
+    query = encoder.query
+    threads: list[threading.Thread] = []
+
+    def slow_query(text: str) -> Any:
+        threads.append(threading.current_thread())
+        time.sleep(0.3)
+        return query(text)
+
+    def failing_first_stage(*args: Any) -> Any:
+        while not threads:
+            time.sleep(0.001)
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(encoder, "query", slow_query)
+    monkeypatch.setattr(pipeline, "first_stage", failing_first_stage)
+    with pytest.raises(OSError, match="the disk went away"):
+        pipelines.search("pipeline weekend", mode="hybrid")
+    assert threads and not threads[0].is_alive()

@@ -4,7 +4,13 @@ Whoosh reads a segment's postings, stored fields and lengths by seeking a buffer
 reading a few bytes: a system call or two each time. A search reads a few dozen paragraphs and
 a few thousand postings blocks that way; mapped, each read is a slice of memory. Segment files
 are written once and never changed in place (a commit writes new ones, then deletes the old),
-and a mapping stays readable after its file is deleted, as an open file does.
+and a mapping stays readable after its file is deleted, as an open file does. As with the
+vectors and the spelling dictionary, which are mapped too: a file cut short *in place* while a
+process maps it (something copying over a live index) ends that process (SIGBUS) where a read
+would have failed; copy an index beside the live one and rename it instead.
+
+Measured with ``benchmarks/bench_hybrid_cost.py`` (its ``words, reading by seeks`` variant, the
+same queries interleaved): words p50 6.2 ms mapped against 8.0 ms through seeks.
 """
 
 from __future__ import annotations

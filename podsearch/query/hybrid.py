@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
@@ -139,6 +139,11 @@ class VectorSearch:
         """
         if not self.embedded.is_set():
             time.sleep(0)
+
+    def settle(self) -> None:
+        """Wait for the thread's work to end, whatever it gave (the search that began it has
+        ended, perhaps by an error, and its generation may be closed next)."""
+        wait([self.found])
 
 
 def start_search(

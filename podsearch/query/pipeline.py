@@ -63,46 +63,50 @@ def search(
     every_match = group_by == "episode" or sort == "date"
     table = context.generation.vectors
     started = None
-    if embed_query is not None and sort == "relevance":
-        from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
+    try:
+        if embed_query is not None and sort == "relevance":
+            from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
 
-        if hybrid.usable(table, plan, mode):  # the vectors are searched on another thread meanwhile
-            started = hybrid.start_search(context, table, plan, embed_query, group_by == "episode")
-    first = first_stage(context, plan, candidates_wanted(limit, every_match))
-    paragraphs = Paragraphs(context)
-    if group_by == "episode":
-        chosen = assemble.one_per_episode(first.matches, context.catalog.episode_of, limit)
-    elif sort == "date":
-        chosen = []  # ordered by date, not by score: nothing to re-rank
-    else:
-        chosen = first.matches
-    meaning = None
-    rescorer = Rescorer(context, plan, first, paragraphs)
-    if started is not None:
-        from podsearch.query import hybrid
+            if hybrid.usable(table, plan, mode):  # the vectors are searched on another thread meanwhile
+                started = hybrid.start_search(context, table, plan, embed_query, group_by == "episode")
+        first = first_stage(context, plan, candidates_wanted(limit, every_match))
+        paragraphs = Paragraphs(context)
+        if group_by == "episode":
+            chosen = assemble.one_per_episode(first.matches, context.catalog.episode_of, limit)
+        elif sort == "date":
+            chosen = []  # ordered by date, not by score: nothing to re-rank
+        else:
+            chosen = first.matches
+        meaning = None
+        rescorer = Rescorer(context, plan, first, paragraphs)
+        if started is not None:
+            from podsearch.query import hybrid
 
-        grouping = group_by == "episode"
-        further = hybrid.next_matches(context, first) if mode == "hybrid" and not grouping else ()
-        # the words' candidates are scored while the vectors are searched: only the meaning's wait
-        rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
-        meaning = hybrid.search_vectors(context, table, first, started, further, mode, grouping)
-        chosen = hybrid.widen(chosen, meaning)
-        first = hybrid.with_nearest(first, meaning)
-    ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)
-    if meaning is not None:
-        ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode", paragraphs)
-    hits, groups = _assemble(
-        context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs, meaning
-    )
-    return Results(
-        query=text,
-        hits=hits,
-        total=first.total + _named_extras(plan, first, ranked),
-        suggestion=plan.suggestion,
-        elapsed=time.perf_counter() - began,
-        groups=groups,
-        estimated_dates=assemble.estimated_dates(hits, plan.episodes is not None or sort == "date"),
-    )
+            grouping = group_by == "episode"
+            further = hybrid.next_matches(context, first) if mode == "hybrid" and not grouping else ()
+            # the words' candidates are scored while the vectors are searched: only the meaning's wait
+            rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
+            meaning = hybrid.search_vectors(context, table, first, started, further, mode, grouping)
+            chosen = hybrid.widen(chosen, meaning)
+            first = hybrid.with_nearest(first, meaning)
+        ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)
+        if meaning is not None:
+            ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode", paragraphs)
+        hits, groups = _assemble(
+            context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs, meaning
+        )
+        return Results(
+            query=text,
+            hits=hits,
+            total=first.total + _named_extras(plan, first, ranked),
+            suggestion=plan.suggestion,
+            elapsed=time.perf_counter() - began,
+            groups=groups,
+            estimated_dates=assemble.estimated_dates(hits, plan.episodes is not None or sort == "date"),
+        )
+    finally:
+        if started is not None:  # its thread never outlives the search: the generation it reads may close next
+            started.settle()
 
 
 def _assemble(

@@ -176,9 +176,10 @@ class Encoder:
         see :mod:`podsearch.embedding.runtime`). A search box sends the same text again (paging,
         another filter, a second mode): those searches skip the model (numpy 8–12 ms a query here,
         nearly all of it the weights' matrix products, where a dedicated path without padding,
-        mask and batch saved 2 %; ONNX Runtime 4–5 ms). Embedding on a worker thread during the
-        lexical stage saved nothing with numpy: its many small steps each wait for the GIL that
-        the lexical stage holds.
+        mask and batch saved 2 %; ONNX Runtime 4–5 ms). Safe to call from several threads: a
+        search calls it on a thread of its own during its lexical stage, where ONNX Runtime's one
+        call runs without the GIL; numpy's many small steps each wait for the GIL that the
+        lexical stage holds, and gain nothing there.
         """
         with self._lock:
             found = self._queries.get(text)

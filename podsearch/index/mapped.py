@@ -9,6 +9,10 @@ vectors and the spelling dictionary, which are mapped too: a file cut short *in 
 process maps it (something copying over a live index) ends that process (SIGBUS) where a read
 would have failed; copy an index beside the live one and rename it instead.
 
+Pages read this way count in the process's resident size (shared with other readers and dropped
+by the system under pressure), where reads kept them in the page cache only: one search on the
+20× benchmark index shows 405 MB resident against 117 MB.
+
 Measured with ``benchmarks/bench_hybrid_cost.py`` (its ``words, reading by seeks`` variant, the
 same queries interleaved): words p50 6.2 ms mapped against 8.0 ms through seeks.
 """

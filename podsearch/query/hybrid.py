@@ -31,7 +31,7 @@ from podsearch.model import Hit
 from podsearch.query.candidates import FirstStage, top
 from podsearch.query.context import SearchContext
 from podsearch.query.plan import QueryPlan
-from podsearch.query.rerank import Paragraphs, holds_run
+from podsearch.query.rerank import Paragraphs, Rescorer, holds_run, rerank
 from podsearch.query.tuning import (
     MEANING_CANDIDATES,
     MEANING_EPISODE_WEIGHT,
@@ -197,6 +197,33 @@ def beside(work: Callable[[], T]) -> Future[T]:
 
     threading.Thread(target=run, name="podsearch-meaning", daemon=True).start()
     return done
+
+
+def rank(
+    context: SearchContext,
+    table: VectorTable,
+    plan: QueryPlan,
+    first: FirstStage,
+    chosen: list[tuple[float, int]],
+    paragraphs: Paragraphs,
+    rescorer: Rescorer,
+    started: VectorSearch,
+    mode: str,
+    grouping: bool,
+) -> tuple[FirstStage, list[tuple[float, int]], Meaning]:
+    """The candidates of a search by meaning re-ranked and fused (``started``: its vector search);
+    with the first stage plus the paragraphs meaning added (for grouping and counts), and the meaning.
+
+    The words' candidates (``chosen``, and :func:`next_matches` in ``hybrid`` mode) are re-scored
+    while the model and the product run on the other core, giving way to them; only the
+    paragraphs the meaning adds are left to score once the vector search has ended.
+    """
+    further = next_matches(context, first) if mode == "hybrid" and not grouping else ()
+    rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
+    meaning = search_vectors(context, table, first, started, further, mode, grouping)
+    first = with_nearest(first, meaning)
+    ranked = rerank(context, plan, first, widen(chosen, meaning), paragraphs, rescorer)
+    return first, fuse(context, plan, ranked, meaning, grouping, paragraphs), meaning
 
 
 def search_vectors(

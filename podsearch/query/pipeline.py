@@ -82,16 +82,11 @@ def search(
         if started is not None:
             from podsearch.query import hybrid
 
-            grouping = group_by == "episode"
-            further = hybrid.next_matches(context, first) if mode == "hybrid" and not grouping else ()
-            # the words' candidates are scored while the vectors are searched: only the meaning's wait
-            rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
-            meaning = hybrid.search_vectors(context, table, first, started, further, mode, grouping)
-            chosen = hybrid.widen(chosen, meaning)
-            first = hybrid.with_nearest(first, meaning)
-        ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)
-        if meaning is not None:
-            ranked = hybrid.fuse(context, plan, ranked, meaning, group_by == "episode", paragraphs)
+            first, ranked, meaning = hybrid.rank(
+                context, table, plan, first, chosen, paragraphs, rescorer, started, mode, group_by == "episode"
+            )
+        else:
+            ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)
         hits, groups = _assemble(
             context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs, meaning
         )

@@ -14,7 +14,7 @@ by the system under pressure), where reads kept them in the page cache only: one
 20× benchmark index shows 405 MB resident against 117 MB.
 
 Measured with ``benchmarks/bench_hybrid_cost.py`` (its ``words, reading by seeks`` variant, the
-same queries interleaved): words p50 6.2 ms mapped against 8.0 ms through seeks.
+same queries interleaved, two runs): words p50 6.2 / 6.9 ms mapped against 8.0 / 8.9 ms through seeks.
 """
 
 from __future__ import annotations

@@ -95,8 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     episodes = Q.load_episodes(folder)
     per_set = (args.queries + 30) // 5 + 1  # 30 more to warm up
-    sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], per_set, args.seed)
-    sets["paraphrase"] = B.paraphrase_items(episodes, per_set, args.seed)
+    sets = B.query_sets(episodes, per_set, args.seed)
     texts = [query.text for queries in sets.values() for query in queries]
     random.Random(args.seed).shuffle(texts)
 

@@ -98,9 +98,14 @@ def indexes_and_sets(
         "full": R.podsearch_index(folder, work / "index-full", paragraphs, "full corpus"),
         "headerless": R.podsearch_index(stripped, work / "index-headerless", paragraphs, "without headers"),
     }
-    sets = Q.build_sets(episodes, ["known", "partial", "typo", "topic"], limit, seed)
-    sets["paraphrase"] = paraphrase_items(episodes, limit, seed)
-    return episodes, paragraphs, indexes, sets
+    return episodes, paragraphs, indexes, query_sets(episodes, limit, seed)
+
+
+def query_sets(episodes: Sequence[podsearch.Episode], count: int, seed: int) -> dict[str, list[Q.Query]]:
+    """This benchmark's query sets (:data:`SETS`), up to ``count`` queries each."""
+    sets = Q.build_sets(episodes, [name for name in SETS if name != "paraphrase"], count, seed)
+    sets["paraphrase"] = paraphrase_items(episodes, count, seed)
+    return sets
 
 
 # --- indexes with vectors --------------------------------------------------------------------------

@@ -190,3 +190,57 @@ def test_candidates_scored_ahead_are_not_scored_again_and_rank_as_a_fresh_rerank
     fresh, again, ahead, scored = bundled_index._read(run)
     assert len(fresh) >= 10 and again == fresh
     assert ahead and not set(ahead) & set(scored) and len(scored) == len(fresh) - len(ahead)
+
+
+def test_a_candidate_without_the_query_words_scores_zero_without_its_passage_being_read(
+    bundled_index: podsearch.Index,
+) -> None:
+    # about half the paragraphs meaning adds hold none of the words: their score is 0 whatever is around
+    from podsearch.query import ranking
+    from podsearch.query import rerank as second_stage
+    from podsearch.query.candidates import candidates_wanted, first_stage
+    from podsearch.query.plan import Filters, analyse
+    from podsearch.text import terms
+
+    def run(generation: Any) -> tuple[float, tuple[int, float], list[int], float]:
+        context = bundled_index._search_context(generation)
+        plan = analyse(context, "researchers engineers", Filters())
+        first = first_stage(context, plan, candidates_wanted(10, False))
+        paragraphs = second_stage.Paragraphs(context)
+        content = plan.words.content_set
+        without = next(
+            doc
+            for doc in sorted(context.catalog.documents_of((0,)))
+            if content.isdisjoint(paragraphs[doc].terms) and content.isdisjoint(terms(paragraphs[doc].section or ""))
+        )
+        holding = first.matches[0][1]
+        read: list[int] = []
+        passage = context.catalog.passage
+        context.catalog.passage = lambda doc, reach: read.append(doc) or passage(doc, reach)  # type: ignore[method-assign]
+        try:
+            rescorer = second_stage.Rescorer(context, plan, first, paragraphs)
+            scores = rescorer(without), rescorer(holding)
+        finally:
+            del context.catalog.passage
+        # what the score itself gives that paragraph, with the most favourable context
+        full = ranking.score(plan.words, paragraphs[without].terms, [], context.average_length, 1.0, 1.0, set(content))
+        return scores[0], (holding, scores[1]), read, full
+
+    without, (holding, score), read, full = bundled_index._read(run)
+    assert without == 0.0 == full
+    assert score > 0 and read == [holding]  # only the paragraph holding the words had its passage read
+
+
+def test_the_first_stage_hands_on_its_next_best_matches_when_asked(bundled_index: podsearch.Index) -> None:
+    from podsearch.query.candidates import first_stage
+    from podsearch.query.plan import Filters, analyse
+
+    def run(generation: Any) -> tuple[Any, Any, list[tuple[float, int]]]:
+        context = bundled_index._search_context(generation)
+        plan = analyse(context, "data science", Filters())
+        alone = first_stage(context, plan, 10)
+        return alone, first_stage(context, plan, 10, 8), top(alone.scores, 18, context.catalog.key)
+
+    alone, with_more, eighteen = bundled_index._read(run)
+    assert with_more.matches == alone.matches and alone.next_best == []
+    assert len(with_more.next_best) == 8 and alone.matches + with_more.next_best == eighteen

@@ -39,10 +39,13 @@ class FirstStage:
     #: The live documents containing each word read, whether or not filters allow them
     #: (``None`` for operator queries: the engine's matchers do not say).
     containing: dict[str, set[int]] | None = None
+    #: The next best matches after :attr:`matches`, when asked for (plain word queries only).
+    next_best: list[tuple[float, int]] = field(default_factory=list)
 
 
-def first_stage(context: SearchContext, plan: QueryPlan, wanted: int | None) -> FirstStage:
-    """The ``wanted`` best candidates of a plan (every match with ``None``)."""
+def first_stage(context: SearchContext, plan: QueryPlan, wanted: int | None, more: int = 0) -> FirstStage:
+    """The ``wanted`` best candidates of a plan (every match with ``None``), and of a plain word
+    query the ``more`` next best in :attr:`FirstStage.next_best` (one pass over the scores for both)."""
     generation = context.generation
     if not plan.bag_of_words:
         tree = parsing.without_stop_words(plan.tree)
@@ -59,7 +62,10 @@ def first_stage(context: SearchContext, plan: QueryPlan, wanted: int | None) -> 
     if wanted and quote_like(plan.words, scores, wanted):
         wanted = max(WIDE_CANDIDATES, wanted)
     key = context.catalog.key
-    return FirstStage(top(scores, wanted or len(scores), key), len(scores), scores, containing)
+    if not wanted:
+        return FirstStage(top(scores, len(scores), key), len(scores), scores, containing)
+    best = top(scores, wanted + more, key)  # its first ``wanted`` are top(scores, wanted): one total order
+    return FirstStage(best[:wanted], len(scores), scores, containing, best[wanted:])
 
 
 class EpisodeFilter:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from podsearch.index.vectors import Found, VectorTable
 from podsearch.model import Hit
-from podsearch.query.candidates import FirstStage, top
+from podsearch.query.candidates import FirstStage
 from podsearch.query.context import SearchContext
 from podsearch.query.plan import QueryPlan
 from podsearch.query.rerank import Paragraphs, Rescorer, holds_run, rerank
@@ -214,11 +214,11 @@ def rank(
     """The candidates of a search by meaning re-ranked and fused (``started``: its vector search);
     with the first stage plus the paragraphs meaning added (for grouping and counts), and the meaning.
 
-    The words' candidates (``chosen``, and :func:`next_matches` in ``hybrid`` mode) are re-scored
+    The words' candidates (``chosen``, and the first stage's next best matches: :func:`further_wanted`) are re-scored
     while the model and the product run on the other core, giving way to them; only the
     paragraphs the meaning adds are left to score once the vector search has ended.
     """
-    further = next_matches(context, first) if mode == "hybrid" and not grouping else ()
+    further = tuple(doc for _, doc in first.next_best)
     rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
     meaning = search_vectors(context, table, first, started, further, mode, grouping)
     first = with_nearest(first, meaning)
@@ -236,7 +236,7 @@ def search_vectors(
     grouping: bool,
 ) -> Meaning:
     """The nearest paragraphs to the query that the filters allow, and the cosine of every
-    first-stage candidate and of ``further`` (:func:`next_matches`, ``hybrid`` mode), once the
+    first-stage candidate and of ``further`` (:func:`further_wanted`), once the
     search :func:`start_search` began has ended."""
     layout = row_documents(context, table)
     scores = started.found.result()  # scores[row]: its cosine
@@ -251,17 +251,14 @@ def search_vectors(
     return Meaning(mode, nearest, cosine, episodes, frozenset(doc for _, doc in first.matches), further)
 
 
-def next_matches(context: SearchContext, first: FirstStage) -> tuple[int, ...]:
-    """The first stage's :data:`MEANING_MORE_WORDS` best matches after its candidates.
+def further_wanted(mode: str, grouping: bool) -> int:
+    """How many of the first stage's next best matches after its candidates a search re-ranks too
+    (:attr:`FirstStage.next_best`): :data:`MEANING_MORE_WORDS` in ``hybrid`` mode, outside grouping.
 
     The first stage keeps few candidates, enough when the words decide; a match it left just
     below them may be the one a close meaning lifts (topic S@10 +.016 on seed 2, equal on seed 1).
     """
-    if not MEANING_MORE_WORDS or len(first.scores) <= len(first.matches):
-        return ()
-    present = {doc for _, doc in first.matches}
-    wanted = len(first.matches) + MEANING_MORE_WORDS
-    return tuple(doc for _, doc in top(first.scores, wanted, context.catalog.key) if doc not in present)
+    return MEANING_MORE_WORDS if mode == "hybrid" and not grouping else 0
 
 
 def widen(chosen: list[tuple[float, int]], meaning: Meaning) -> list[tuple[float, int]]:

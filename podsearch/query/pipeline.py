@@ -63,13 +63,15 @@ def search(
     every_match = group_by == "episode" or sort == "date"
     table = context.generation.vectors
     started = None
+    further = 0
     try:
         if embed_query is not None and sort == "relevance":
             from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
 
             if hybrid.usable(table, plan, mode):  # the vectors are searched on another thread meanwhile
                 started = hybrid.start_search(context, table, plan, embed_query, group_by == "episode")
-        first = first_stage(context, plan, candidates_wanted(limit, every_match))
+                further = hybrid.further_wanted(mode, group_by == "episode")
+        first = first_stage(context, plan, candidates_wanted(limit, every_match), further)
         paragraphs = Paragraphs(context)
         if group_by == "episode":
             chosen = assemble.one_per_episode(first.matches, context.catalog.episode_of, limit)

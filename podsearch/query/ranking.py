@@ -154,6 +154,13 @@ def closeness(where: Found, content: Container[str]) -> float:
     return present / shortest
 
 
+def holds_any(words: QueryWords, tokens: Sequence[str], section: Sequence[str]) -> bool:
+    """Whether a paragraph or its section header holds a content word of the query: without one,
+    its :func:`score` is 0, whatever its context."""
+    content = words.content_set
+    return not (content.isdisjoint(tokens) and content.isdisjoint(section))
+
+
 def score(
     words: QueryWords,
     tokens: Sequence[str],

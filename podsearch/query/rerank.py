@@ -84,9 +84,16 @@ class Rescorer:
         section = paragraph.section or ""
         if section not in context.section_terms:
             context.section_terms[section] = terms(section)
+        episode = catalog.episode_of(doc)
+        own = episode in plan.guests and paragraph.hit.speaker_name in plan.guests[episode]
+        if own:
+            self.own.add(doc)
+        if not ranking.holds_any(plan.words, paragraph.terms, context.section_terms[section]):
+            # every factor multiplies the words' score, 0 here: the passage around is not worth
+            # looking at (about half the paragraphs meaning adds hold none of the words)
+            return 0.0
         passage = catalog.passage(doc, PASSAGE_REACH)
         around = neighbourhood(first.scores, doc, passage) / self._best_first if first.scores else 0.0
-        episode = catalog.episode_of(doc)
         if episode not in context.title_terms:
             context.title_terms[episode] = set(terms(catalog.info(episode).title))
         # the engine's matchers (operator queries) say nothing of the words around a candidate
@@ -101,10 +108,7 @@ class Rescorer:
             context.title_terms[episode],
             nearby,
         )
-        if episode in plan.guests and paragraph.hit.speaker_name in plan.guests[episode]:
-            self.own.add(doc)
-            value *= GUEST_WORDS_BOOST  # the guest's own words
-        return value
+        return value * GUEST_WORDS_BOOST if own else value  # the guest's own words
 
 
 def rerank(

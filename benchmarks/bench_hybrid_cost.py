@@ -8,7 +8,8 @@ On an index with vectors (bench_semantic.py's, by default), 200 queries of the b
   begun before the lexical first stage, beside it);
 - ``hybrid, not giving way``: without the re-scoring's short sleeps that let the search's thread
   take the GIL once its model has ended (``hybrid.VectorSearch.give_way``);
-- ``hybrid, waiting``: the embedding and vector search run before the first stage on the caller's thread;
+- ``hybrid, waiting``: the embedding and vector search run on the caller's thread, when it has
+  re-scored the words' candidates and needs their outcome;
 - ``hybrid, pooled thread``: handed to a thread pool's waiting worker instead, not giving way (the
   worker runs once it gets the GIL: mostly when the caller waits for it);
 - ``hybrid, N meaning``: ``--pool`` meaning candidates instead of ``MEANING_CANDIDATES``;
@@ -44,11 +45,26 @@ from podsearch.index.mapped import MappedStorage
 from podsearch.query import hybrid
 
 
+class Deferred(Future[Any]):
+    """Work run on the caller's thread when the caller asks for its result (or waits for it)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__()
+        self._work = work
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            try:
+                self.set_result(self._work())
+            except BaseException as error:
+                self.set_exception(error)
+        return super().result(timeout)
+
+
 def waiting(work: Callable[[], Any]) -> Future[Any]:
-    """The work run at once, on the caller's thread."""
-    done: Future[Any] = Future()
-    done.set_result(work())
-    return done
+    """The work (the query's embedding, then the vector search) run on the caller's thread once
+    it has re-scored the words' candidates and needs the vector search's outcome."""
+    return Deferred(work)
 
 
 POOL = ThreadPoolExecutor(max_workers=1)

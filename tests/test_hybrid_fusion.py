@@ -62,7 +62,7 @@ def test_giving_way_lets_the_search_thread_take_the_gil_while_the_caller_works()
     previous = sys.getswitchinterval()
     sys.setswitchinterval(2.0)  # the interpreter itself would make this thread let go only after 2 s
     try:
-        search = hybrid.VectorSearch(Future(), threading.Event())
+        search = hybrid.VectorSearch(Future(), threading.Event(), Future())
         ran: list[float] = []
         thread = _waiting_for_the_gil(ran)
         _busy_until(lambda: bool(ran), search.give_way, 0.2)
@@ -228,6 +228,73 @@ def test_the_query_is_embedded_on_another_thread_while_the_words_are_searched(
     hits = index.search("pipeline weekend", mode="hybrid").hits
     assert hits and seen["thread"] is not threading.current_thread()
     assert seen["first stage"] < seen["embedded"]  # the first stage ran while the model did
+
+
+def test_the_model_starts_before_the_query_is_analysed(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.query import pipeline
+
+    encoder = pipelines._query_encoder()
+    seen: dict[str, float] = {}
+    analyse, query = pipeline.analyse, encoder.query
+    entered = threading.Event()
+
+    def slow_query(text: str) -> Any:
+        entered.set()
+        time.sleep(0.3)
+        seen["embedded"] = time.monotonic()
+        return query(text)
+
+    def timed_analyse(*args: Any) -> Any:
+        assert entered.wait(5)  # the model was started first
+        seen["analysed"] = time.monotonic()
+        return analyse(*args)
+
+    monkeypatch.setattr(encoder, "query", slow_query)
+    monkeypatch.setattr(pipeline, "analyse", timed_analyse)
+    assert pipelines.search("pipeline weekend", mode="hybrid").hits
+    assert seen["analysed"] < seen["embedded"]
+
+
+def test_a_query_whose_analysis_fails_neither_waits_for_the_model_nor_searches_the_vectors(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.errors import QueryError
+    from podsearch.index.vectors import VectorTable
+
+    encoder = pipelines._query_encoder()
+    query = encoder.query
+    threads: list[threading.Thread] = []
+    searched: list[int] = []
+
+    def slow_query(text: str) -> Any:
+        threads.append(threading.current_thread())
+        time.sleep(0.5)
+        return query(text)
+
+    table_search = VectorTable.search
+    monkeypatch.setattr(encoder, "query", slow_query)
+    monkeypatch.setattr(VectorTable, "search", lambda *args: searched.append(1) or table_search(*args))
+    began = time.monotonic()
+    with pytest.raises(QueryError):
+        pipelines.search("pipeline weekend", mode="hybrid", speaker="nobody of that name")
+    assert time.monotonic() - began < 0.4  # the error came while the model still ran
+    assert threads and threads[0].is_alive()
+    threads[0].join()
+    assert searched == []  # called off: the thread read nothing of the index
+
+
+def test_a_wildcard_query_is_embedded_once_its_analysis_shows_plain_words(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = pipelines._query_encoder()
+    embedded: list[str] = []
+    query = encoder.query
+    monkeypatch.setattr(encoder, "query", lambda text: embedded.append(text) or query(text))
+    results = pipelines.search("pipe* weekend", mode="hybrid")
+    assert results.hits and embedded == ["pipe* weekend"]
+    assert any(hit.matched != "words" for hit in results.hits)  # meaning took part
 
 
 def test_only_a_query_meaning_takes_part_in_is_embedded(

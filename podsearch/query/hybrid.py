@@ -117,13 +117,39 @@ def row_documents(context: SearchContext, table: VectorTable) -> TableDocuments:
 
 
 class VectorSearch:
-    """A query's embedding and vector search, running on a thread of their own (:func:`start_search`)."""
+    """A query's embedding and vector search, running on a thread of their own (:func:`start_embedding`).
 
-    def __init__(self, found: Future[Found], embedded: threading.Event) -> None:
-        #: the search's outcome
+    The model runs at once; the search proper waits until :meth:`search` hands it the rows the
+    query's filters allow, or :meth:`call_off` tells it meaning takes no part.
+    """
+
+    def __init__(self, found: Future[Found | None], embedded: threading.Event, rows: Future[_Rows | None]) -> None:
+        #: the search's outcome (``None`` when called off)
         self.found = found
         #: set once the query's vector is made, as the thread starts the search proper
         self.embedded = embedded
+        self._rows = rows
+
+    def search(self, context: SearchContext, table: VectorTable, plan: QueryPlan, grouping: bool) -> None:
+        """Have the thread search ``table`` for the paragraphs nearest the query that the plan's
+        filters allow, once the query is embedded.
+
+        Everything that reads the index (the filters' documents, the row → document map) is done
+        here, on the caller's thread: the engine's readers are not shared between threads.
+        """
+        import numpy as np
+
+        layout = row_documents(context, table)
+        valid = layout.placed
+        if plan.restriction is not None:
+            allowed = context.generation.matching(plan.restriction)
+            valid = valid & np.isin(layout.docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        self._rows.set_result(_Rows(table, valid, MEANING_CANDIDATES * (2 if grouping else 1)))
+
+    def call_off(self) -> None:
+        """End the thread after the model, without searching: it then reads nothing of the index."""
+        if not self._rows.done():
+            self._rows.set_result(None)
 
     def give_way(self) -> None:
         """Let the search's thread take the GIL if it waits for it, until its model has ended; the
@@ -141,40 +167,64 @@ class VectorSearch:
             time.sleep(0)
 
     def settle(self) -> None:
-        """Wait for the thread's work to end, whatever it gave (the search that began it has
-        ended, perhaps by an error, and its generation may be closed next)."""
-        wait([self.found])
+        """Wait for the thread's search to end, whatever it gave, or call it off if it was never
+        handed one (the search that began it has ended, perhaps by an error, and its generation
+        may be closed next; a thread called off only finishes the model, which is not the index's)."""
+        self.call_off()
+        if self._rows.result() is not None:
+            wait([self.found])
 
 
-def start_search(
-    context: SearchContext, table: VectorTable, plan: QueryPlan, embed: Callable[[], Any], grouping: bool
-) -> VectorSearch:
-    """Start embedding the query (``embed`` gives its unit vector) and searching the vectors for the
-    nearest paragraphs that the filters allow, on a thread of their own, and return once it runs.
+class _Rows(NamedTuple):
+    """What a vector search searches: a table, the rows allowed and how many to find."""
+
+    table: VectorTable
+    allowed: Any
+    wanted: int
+
+
+def start_embedding(embed: Callable[[], Any]) -> VectorSearch:
+    """Start embedding the query (``embed`` gives its unit vector) on a thread of its own, which then
+    searches the vectors when :meth:`VectorSearch.search` says which; return once it runs.
 
     The model's forward pass (one ONNX Runtime call) and the search (one matrix product, or a
-    graph walk) release the GIL: they run on the other core while this thread does the lexical
-    first stage and re-scores its candidates (see :meth:`VectorSearch.give_way`). Everything that
-    reads the index (the filters' documents, the row → document map) is done here, on the caller's
-    thread: the engine's readers are not shared between threads.
+    graph walk) release the GIL: they run on the other core while this thread analyses the query,
+    runs the lexical first stage and re-scores its candidates (see :meth:`VectorSearch.give_way`).
     """
     import numpy as np
 
-    layout = row_documents(context, table)
-    valid = layout.placed
-    if plan.restriction is not None:
-        allowed = context.generation.matching(plan.restriction)
-        valid = valid & np.isin(layout.docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-    count = MEANING_CANDIDATES * (2 if grouping else 1)
     embedded = threading.Event()
+    rows: Future[_Rows | None] = Future()
 
-    def search() -> Found:
+    def work() -> Found | None:
         vector = np.asarray(embed(), dtype=np.float32)
         embedded.set()
+        wanted = rows.result()
         # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
-        return table.search(vector, count, valid)
+        return None if wanted is None else wanted.table.search(vector, wanted.wanted, wanted.allowed)
 
-    return VectorSearch(beside(search), embedded)
+    return VectorSearch(beside(work), embedded, rows)
+
+
+def searching(
+    started: VectorSearch | None,
+    context: SearchContext,
+    table: VectorTable | None,
+    plan: QueryPlan,
+    embed: Callable[[], Any],
+    mode: str,
+    grouping: bool,
+) -> VectorSearch | None:
+    """The query's vector search under way once its plan is known: the embedding ``started`` before
+    the analysis (or begun now, for a query only its analysis showed to be plain words) told what to
+    search; ``None``, with ``started`` called off, when meaning takes no part in the query."""
+    if table is None or not usable(table, plan, mode):
+        if started is not None:
+            started.call_off()
+        return None
+    started = started or start_embedding(embed)
+    started.search(context, table, plan, grouping)
+    return started
 
 
 def beside(work: Callable[[], T]) -> Future[T]:
@@ -237,9 +287,10 @@ def search_vectors(
 ) -> Meaning:
     """The nearest paragraphs to the query that the filters allow, and the cosine of every
     first-stage candidate and of ``further`` (:func:`further_wanted`), once the
-    search :func:`start_search` began has ended."""
+    search :func:`start_embedding` began has ended."""
     layout = row_documents(context, table)
     scores = started.found.result()  # scores[row]: its cosine
+    assert scores is not None  # handed its rows before the first stage
     nearest = {int(layout.docs[row]): float(scores[row]) for row in scores.rows}
     cosine = dict(nearest)
     # every first-stage candidate (at most WIDE_CANDIDATES): leaving some out costs typo and topic queries

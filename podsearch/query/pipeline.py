@@ -27,8 +27,11 @@ from podsearch.model import EpisodeGroup, Hit, Results
 from podsearch.query import hits as assemble
 from podsearch.query.candidates import FirstStage, candidates_wanted, first_stage
 from podsearch.query.context import SearchContext
-from podsearch.query.parsing import parse  # noqa: F401 - re-exported: ``podsearch.query.pipeline.parse``
-from podsearch.query.plan import Filters, QueryPlan, analyse
+from podsearch.query.parsing import (
+    is_bag_of_words,
+    parse,  # noqa: F401 - re-exported: ``podsearch.query.pipeline.parse``
+)
+from podsearch.query.plan import Filters, QueryPlan, analyse, parse_query
 from podsearch.query.rerank import Paragraphs, Rescorer, rerank
 
 if TYPE_CHECKING:
@@ -59,21 +62,28 @@ def search(
     """
     began = time.perf_counter()
     _check_options(limit, sort, group_by, context_paragraphs)
-    plan = analyse(context, text, filters or Filters())
-    every_match = group_by == "episode" or sort == "date"
+    parsed = parse_query(text)
+    grouping = group_by == "episode"
+    every_match = grouping or sort == "date"
     table = context.generation.vectors
+    embed = embed_query if sort == "relevance" and table is not None and mode != "words" else None
     started = None
     further = 0
     try:
-        if embed_query is not None and sort == "relevance":
+        if embed is not None:
             from podsearch.query import hybrid  # only when searching by meaning: a words search never loads it
 
-            if hybrid.usable(table, plan, mode):  # the vectors are searched on another thread meanwhile
-                started = hybrid.start_search(context, table, plan, embed_query, group_by == "episode")
-                further = hybrid.further_wanted(mode, group_by == "episode")
+            # plain words, which meaning may take part in: the model starts now, beside the analysis
+            started = hybrid.start_embedding(embed) if is_bag_of_words(parsed) else None
+            plan = analyse(context, text, filters or Filters(), parsed)
+            # then the vectors are searched on the other thread while the first stage runs
+            started = hybrid.searching(started, context, table, plan, embed, mode, grouping)
+            further = hybrid.further_wanted(mode, grouping) if started is not None else 0
+        else:
+            plan = analyse(context, text, filters or Filters(), parsed)
         first = first_stage(context, plan, candidates_wanted(limit, every_match), further)
         paragraphs = Paragraphs(context)
-        if group_by == "episode":
+        if grouping:
             chosen = assemble.one_per_episode(first.matches, context.catalog.episode_of, limit)
         elif sort == "date":
             chosen = []  # ordered by date, not by score: nothing to re-rank
@@ -85,7 +95,7 @@ def search(
             from podsearch.query import hybrid
 
             first, ranked, meaning = hybrid.rank(
-                context, table, plan, first, chosen, paragraphs, rescorer, started, mode, group_by == "episode"
+                context, table, plan, first, chosen, paragraphs, rescorer, started, mode, grouping
             )
         else:
             ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)

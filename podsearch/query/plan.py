@@ -80,9 +80,15 @@ class QueryPlan:
         return WORD.sub(lambda match: self.corrections.get(match.group(), match.group()), self.text)
 
 
-def analyse(context: SearchContext, text: str, filters: Filters) -> QueryPlan:
-    """The plan of a query; raises :class:`QueryError` for a query or filter that cannot be searched."""
-    parsed = parsing.require_fields(parsing.parse(text))
+def parse_query(text: str) -> qt.Node:
+    """A query's tree as typed, before spelling and names are looked at; raises :class:`QueryError`."""
+    return parsing.require_fields(parsing.parse(text))
+
+
+def analyse(context: SearchContext, text: str, filters: Filters, parsed: qt.Node | None = None) -> QueryPlan:
+    """The plan of a query (``parsed``: its :func:`parse_query`, when done already); raises
+    :class:`QueryError` for a query or filter that cannot be searched."""
+    parsed = parse_query(text) if parsed is None else parsed
     if any(qt.leaf_field(leaf) in NAME_FIELDS for leaf in qt.walk(parsed)):
         parsed = context.names.resolve(parsed)  # speaker:/guest: without case or accents
     bag = parsing.is_bag_of_words(parsed)

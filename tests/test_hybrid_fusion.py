@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -62,14 +61,14 @@ def test_giving_way_lets_the_search_thread_take_the_gil_while_the_caller_works()
     previous = sys.getswitchinterval()
     sys.setswitchinterval(2.0)  # the interpreter itself would make this thread let go only after 2 s
     try:
-        search = hybrid.VectorSearch(Future(), threading.Event(), Future())
+        search = hybrid.VectorSearch(lambda: None)
         ran: list[float] = []
         thread = _waiting_for_the_gil(ran)
         _busy_until(lambda: bool(ran), search.give_way, 0.2)
         assert ran  # it ran while this thread was still busy
         thread.join()
 
-        search.embedded.set()  # the model has ended: no more sleeps
+        search.searching.set()  # the search proper has begun: no more sleeps
         ran.clear()
         thread = _waiting_for_the_gil(ran)
         _busy_until(lambda: bool(ran), search.give_way, 0.2)
@@ -255,6 +254,42 @@ def test_the_model_starts_before_the_query_is_analysed(
     monkeypatch.setattr(pipeline, "analyse", timed_analyse)
     assert pipelines.search("pipeline weekend", mode="hybrid").hits
     assert seen["analysed"] < seen["embedded"]
+
+
+def test_a_thread_with_its_vector_ready_searches_as_soon_as_it_is_handed_its_rows(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a repeated query's vector comes from the model's cache at once: woken while this thread runs
+    # Python, its thread would wait for the GIL up to the switch interval, after the first stage
+    from podsearch.index.vectors import VectorTable
+    from podsearch.query import pipeline
+
+    encoder = pipelines._query_encoder()
+    vector = encoder.query("pipeline weekend")
+    seen: dict[str, float] = {}
+    first_stage, table_search = pipeline.first_stage, VectorTable.search
+
+    def busy_first_stage(*args: Any) -> Any:
+        end = time.monotonic() + 0.3
+        while time.monotonic() < end:  # Python all along: this thread never lets the GIL go by itself
+            pass
+        seen["first stage"] = time.monotonic()
+        return first_stage(*args)
+
+    def timed_search(*args: Any) -> Any:
+        seen.setdefault("search", time.monotonic())
+        return table_search(*args)
+
+    monkeypatch.setattr(encoder, "query", lambda text: vector.copy())
+    monkeypatch.setattr(pipeline, "first_stage", busy_first_stage)
+    monkeypatch.setattr(VectorTable, "search", timed_search)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(2.0)
+    try:
+        assert pipelines.search("pipeline weekend", mode="hybrid").hits
+    finally:
+        sys.setswitchinterval(previous)
+    assert seen["search"] < seen["first stage"]
 
 
 def test_a_query_whose_analysis_fails_neither_waits_for_the_model_nor_searches_the_vectors(

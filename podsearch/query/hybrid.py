@@ -123,19 +123,38 @@ class VectorSearch:
     query's filters allow, or :meth:`call_off` tells it meaning takes no part.
     """
 
-    def __init__(self, found: Future[Found | None], embedded: threading.Event, rows: Future[_Rows | None]) -> None:
-        #: the search's outcome (``None`` when called off)
-        self.found = found
-        #: set once the query's vector is made, as the thread starts the search proper
-        self.embedded = embedded
-        self._rows = rows
+    def __init__(self, embed: Callable[[], Any]) -> None:
+        self._embed = embed
+        #: set once the query's vector is made
+        self.embedded = threading.Event()
+        #: set as the thread begins the search proper (the product over the vectors)
+        self.searching = threading.Event()
+        self._rows: Future[_Rows | None] = Future()
+        #: the search's outcome (``None`` when called off), once :func:`start_embedding` started it
+        self.found: Future[Found | None] = Future()
+
+    def run(self) -> Found | None:
+        """The thread's work: embed the query, then search what :meth:`search` hands over."""
+        import numpy as np
+
+        vector = np.asarray(self._embed(), dtype=np.float32)
+        self.embedded.set()
+        wanted = self._rows.result()
+        if wanted is None:
+            return None
+        self.searching.set()
+        # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
+        return wanted.table.search(vector, wanted.wanted, wanted.allowed)
 
     def search(self, context: SearchContext, table: VectorTable, plan: QueryPlan, grouping: bool) -> None:
         """Have the thread search ``table`` for the paragraphs nearest the query that the plan's
         filters allow, once the query is embedded.
 
         Everything that reads the index (the filters' documents, the row → document map) is done
-        here, on the caller's thread: the engine's readers are not shared between threads.
+        here, on the caller's thread: the engine's readers are not shared between threads. A thread
+        that already waits (its model ended, or the query's vector was known) is let in at once: woken
+        while this thread runs Python, it would wait for the GIL up to the interpreter's switch
+        interval (5 ms), longer than the first stage.
         """
         import numpy as np
 
@@ -145,6 +164,8 @@ class VectorSearch:
             allowed = context.generation.matching(plan.restriction)
             valid = valid & np.isin(layout.docs, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
         self._rows.set_result(_Rows(table, valid, MEANING_CANDIDATES * (2 if grouping else 1)))
+        if self.embedded.is_set():
+            self.searching.wait(HANDOVER_WAIT)
 
     def call_off(self) -> None:
         """End the thread after the model, without searching: it then reads nothing of the index."""
@@ -152,7 +173,7 @@ class VectorSearch:
             self._rows.set_result(None)
 
     def give_way(self) -> None:
-        """Let the search's thread take the GIL if it waits for it, until its model has ended; the
+        """Let the search's thread take the GIL if it waits for it, until it has begun its search; the
         caller calls this between two steps of its own work (re-scoring candidates).
 
         A thread whose model has ended waits for the GIL until the thread running Python lets it
@@ -163,7 +184,7 @@ class VectorSearch:
         (``benchmarks/bench_hybrid_cost.py``: hybrid's p50 −1.2 to −1.4 ms; a sleep of 20 µs or
         one every 0.5 ms measured the same).
         """
-        if not self.embedded.is_set():
+        if not self.searching.is_set():
             time.sleep(0)
 
     def settle(self) -> None:
@@ -173,6 +194,12 @@ class VectorSearch:
         self.call_off()
         if self._rows.result() is not None:
             wait([self.found])
+
+
+#: How long handing a search to a thread that waits for it waits for the thread to take it (seconds:
+#: it takes it within a fraction of a millisecond; the bound only keeps a thread that died from
+#: holding up the search, whose outcome then reports it).
+HANDOVER_WAIT = 0.5
 
 
 class _Rows(NamedTuple):
@@ -191,19 +218,9 @@ def start_embedding(embed: Callable[[], Any]) -> VectorSearch:
     graph walk) release the GIL: they run on the other core while this thread analyses the query,
     runs the lexical first stage and re-scores its candidates (see :meth:`VectorSearch.give_way`).
     """
-    import numpy as np
-
-    embedded = threading.Event()
-    rows: Future[_Rows | None] = Future()
-
-    def work() -> Found | None:
-        vector = np.asarray(embed(), dtype=np.float32)
-        embedded.set()
-        wanted = rows.result()
-        # exact, or the table's nearest-neighbour graph when it has one (index/nearest.py)
-        return None if wanted is None else wanted.table.search(vector, wanted.wanted, wanted.allowed)
-
-    return VectorSearch(beside(work), embedded, rows)
+    search = VectorSearch(embed)
+    search.found = beside(search.run)
+    return search
 
 
 def searching(

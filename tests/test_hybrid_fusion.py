@@ -390,3 +390,52 @@ def test_the_vector_thread_never_outlives_a_search_that_failed(
     with pytest.raises(OSError, match="the disk went away"):
         pipelines.search("pipeline weekend", mode="hybrid")
     assert threads and not threads[0].is_alive()
+
+
+def test_the_words_best_hits_are_made_while_the_vectors_are_searched_and_not_made_again(
+    pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.query import hits
+
+    encoder = pipelines._query_encoder()
+    query, make_hit = encoder.query, hits.make_hit
+    embedded: list[float] = []
+    made: list[tuple[int, float]] = []
+
+    def slow_query(text: str) -> Any:
+        time.sleep(0.3)  # the search waits for it once it has re-scored the words' candidates
+        embedded.append(time.monotonic())
+        return query(text)
+
+    def counted(catalog: Any, read: Any, doc: int, *args: Any) -> Any:
+        made.append((doc, time.monotonic()))
+        return make_hit(catalog, read, doc, *args)
+
+    monkeypatch.setattr(encoder, "query", slow_query)
+    monkeypatch.setattr(hits, "make_hit", counted)
+    fresh = pipelines.search("pipeline weekend", mode="hybrid", limit=5)
+    docs = [doc for doc, _ in made]
+    assert len(docs) == len(set(docs))  # none made twice
+    assert sum(1 for _, when in made if when < embedded[0]) >= 3  # made ahead, while the model ran
+    monkeypatch.setattr(hits.HitMaker, "ahead", lambda *args: None)
+    assert pipelines.search("pipeline weekend", mode="hybrid", limit=5).hits == fresh.hits
+
+
+def test_hits_made_ahead_stop_when_the_search_can_go_on(pipelines: podsearch.Index) -> None:
+    from podsearch.query import hits
+
+    def run(generation: Any) -> tuple[int, Any, Any]:
+        context = pipelines._search_context(generation)
+        read = context.generation.paragraph
+        docs = sorted(context.catalog.documents_of((0,)))[:10]
+        maker = hits.HitMaker(context.catalog, read, ["pipeline"], 0)
+        asked: list[int] = []
+        maker.ahead(docs, lambda: asked.append(1) is None and len(asked) > 2)
+        return (
+            len(maker._made),
+            maker(2.5, docs[1]),
+            hits.make_hit(context.catalog, read, docs[1], 2.5, ["pipeline"], 0),
+        )
+
+    count, ahead, fresh = pipelines._read(run)
+    assert count == 2 and ahead == fresh  # two made before it could go on, each as a fresh one with its score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 
 from podsearch.index.catalog import EpisodeCatalog
@@ -49,6 +50,29 @@ def make_hit(
         before=before,
         after=after,
     )
+
+
+class HitMaker:
+    """The hits of one search, each made once: ahead of time (:meth:`ahead`) while the search waits
+    for its vector search, then given their final score."""
+
+    def __init__(self, catalog: EpisodeCatalog, read: Reader, wanted: Sequence[str], context: int) -> None:
+        self._catalog, self._read, self._wanted, self._context = catalog, read, wanted, context
+        self._made: dict[int, Hit] = {}
+
+    def ahead(self, docs: Iterable[int], done: Callable[[], bool]) -> None:
+        """Make the hits of ``docs`` in turn until ``done()`` says the search can go on."""
+        for doc in docs:
+            if done():
+                return
+            if doc not in self._made:
+                self._made[doc] = make_hit(self._catalog, self._read, doc, 0.0, self._wanted, self._context)
+
+    def __call__(self, score: float, doc: int) -> Hit:
+        made = self._made.get(doc)
+        if made is None:
+            return make_hit(self._catalog, self._read, doc, score, self._wanted, self._context)
+        return replace(made, score=score)
 
 
 def match_spans(text: str, wanted: Sequence[str], known_terms: list[str] | None = None) -> tuple[tuple[int, int], ...]:

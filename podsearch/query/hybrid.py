@@ -277,16 +277,20 @@ def rank(
     started: VectorSearch,
     mode: str,
     grouping: bool,
+    meanwhile: Callable[[Callable[[], bool]], None] | None = None,
 ) -> tuple[FirstStage, list[tuple[float, int]], Meaning]:
     """The candidates of a search by meaning re-ranked and fused (``started``: its vector search);
     with the first stage plus the paragraphs meaning added (for grouping and counts), and the meaning.
 
-    The words' candidates (``chosen``, and the first stage's next best matches: :func:`further_wanted`) are re-scored
-    while the model and the product run on the other core, giving way to them; only the
-    paragraphs the meaning adds are left to score once the vector search has ended.
+    The words' candidates (``chosen``, and the first stage's next best matches: :func:`further_wanted`)
+    are re-scored while the model and the product run on the other core, giving way to them; then
+    ``meanwhile`` does what it can until the vector search has ended (it is given a function telling
+    when); only the paragraphs the meaning adds are left to score after that.
     """
     further = tuple(doc for _, doc in first.next_best)
     rescorer.prepare([*(doc for _, doc in chosen), *further], between=started.give_way)
+    if meanwhile is not None:
+        meanwhile(started.found.done)
     meaning = search_vectors(context, table, first, started, further, mode, grouping)
     first = with_nearest(first, meaning)
     ranked = rerank(context, plan, first, widen(chosen, meaning), paragraphs, rescorer)

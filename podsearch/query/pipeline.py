@@ -91,17 +91,21 @@ def search(
             chosen = first.matches
         meaning = None
         rescorer = Rescorer(context, plan, first, paragraphs)
+        maker = assemble.HitMaker(context.catalog, paragraphs.__getitem__, plan.highlight, context_paragraphs)
         if started is not None:
             from podsearch.query import hybrid
 
+            def meanwhile(done: Callable[[], bool]) -> None:
+                # most hits a hybrid search shows are the words' best: made while the vectors are searched
+                best = sorted(chosen, key=lambda pair: -rescorer(pair[1]))[:limit]
+                maker.ahead((doc for _, doc in best), done)
+
             first, ranked, meaning = hybrid.rank(
-                context, table, plan, first, chosen, paragraphs, rescorer, started, mode, grouping
+                context, table, plan, first, chosen, paragraphs, rescorer, started, mode, grouping, meanwhile
             )
         else:
             ranked = rerank(context, plan, first, chosen, paragraphs, rescorer)
-        hits, groups = _assemble(
-            context, plan, first, ranked, paragraphs, limit, group_by, sort, context_paragraphs, meaning
-        )
+        hits, groups = _assemble(context, plan, first, ranked, maker, limit, group_by, sort, meaning)
         return Results(
             query=text,
             hits=hits,
@@ -121,18 +125,17 @@ def _assemble(
     plan: QueryPlan,
     first: FirstStage,
     ranked: list[tuple[float, int]],
-    paragraphs: Paragraphs,
+    maker: assemble.HitMaker,
     limit: int,
     group_by: str | None,
     sort: str,
-    context_paragraphs: int,
     meaning: hybrid.Meaning | None = None,
 ) -> tuple[tuple[Hit, ...], tuple[EpisodeGroup, ...]]:
     """The hits to show, and the episode groups when grouping."""
     catalog = context.catalog
 
     def make(score: float, doc: int) -> Hit:
-        hit = assemble.make_hit(catalog, paragraphs.__getitem__, doc, score, plan.highlight, context_paragraphs)
+        hit = maker(score, doc)
         if meaning is None:
             return hit
         from podsearch.query import hybrid

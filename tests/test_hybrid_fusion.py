@@ -199,34 +199,44 @@ def pipelines(request: pytest.FixtureRequest, tmp_path: Path) -> podsearch.Index
     return pipelines_and_hobbies(tmp_path, 8)
 
 
+class SlowModel:
+    """The index's query model made slow: the threads it ran on, when it was entered and when each
+    call ended (just before returning the vector)."""
+
+    def __init__(self, index: podsearch.Index, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+        encoder = index._query_encoder()
+        self._query, self._seconds = encoder.query, seconds
+        self.threads: list[threading.Thread] = []
+        self.entered = threading.Event()
+        self.ended: list[float] = []
+        monkeypatch.setattr(encoder, "query", self)
+
+    def __call__(self, text: str) -> Any:
+        self.threads.append(threading.current_thread())
+        self.entered.set()
+        time.sleep(self._seconds)
+        self.ended.append(time.monotonic())
+        return self._query(text)
+
+
 def test_the_query_is_embedded_on_another_thread_while_the_words_are_searched(
     pipelines: podsearch.Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from podsearch.query import pipeline
 
-    index = pipelines
-    encoder = index._query_encoder()
-    seen: dict[str, Any] = {}
-    first_stage, query = pipeline.first_stage, encoder.query
-    entered = threading.Event()
-
-    def slow_query(text: str) -> Any:
-        seen["thread"] = threading.current_thread()
-        entered.set()
-        time.sleep(0.3)  # a slow model: the words' stage must not wait for it
-        seen["embedded"] = time.monotonic()
-        return query(text)
+    model = SlowModel(pipelines, monkeypatch, 0.3)  # the words' stage must not wait for it
+    seen: dict[str, float] = {}
+    first_stage = pipeline.first_stage
 
     def timed_first_stage(*args: Any) -> Any:
-        entered.wait(5)
+        model.entered.wait(5)
         seen["first stage"] = time.monotonic()
         return first_stage(*args)
 
-    monkeypatch.setattr(encoder, "query", slow_query)
     monkeypatch.setattr(pipeline, "first_stage", timed_first_stage)
-    hits = index.search("pipeline weekend", mode="hybrid").hits
-    assert hits and seen["thread"] is not threading.current_thread()
-    assert seen["first stage"] < seen["embedded"]  # the first stage ran while the model did
+    assert pipelines.search("pipeline weekend", mode="hybrid").hits
+    assert model.threads[0] is not threading.current_thread()
+    assert seen["first stage"] < model.ended[0]  # the first stage ran while the model did
 
 
 def test_the_model_starts_before_the_query_is_analysed(
@@ -234,26 +244,18 @@ def test_the_model_starts_before_the_query_is_analysed(
 ) -> None:
     from podsearch.query import pipeline
 
-    encoder = pipelines._query_encoder()
+    model = SlowModel(pipelines, monkeypatch, 0.3)
     seen: dict[str, float] = {}
-    analyse, query = pipeline.analyse, encoder.query
-    entered = threading.Event()
-
-    def slow_query(text: str) -> Any:
-        entered.set()
-        time.sleep(0.3)
-        seen["embedded"] = time.monotonic()
-        return query(text)
+    analyse = pipeline.analyse
 
     def timed_analyse(*args: Any) -> Any:
-        assert entered.wait(5)  # the model was started first
+        assert model.entered.wait(5)  # the model was started first
         seen["analysed"] = time.monotonic()
         return analyse(*args)
 
-    monkeypatch.setattr(encoder, "query", slow_query)
     monkeypatch.setattr(pipeline, "analyse", timed_analyse)
     assert pipelines.search("pipeline weekend", mode="hybrid").hits
-    assert seen["analysed"] < seen["embedded"]
+    assert seen["analysed"] < model.ended[0]
 
 
 def test_a_thread_with_its_vector_ready_searches_as_soon_as_it_is_handed_its_rows(
@@ -298,25 +300,16 @@ def test_a_query_whose_analysis_fails_neither_waits_for_the_model_nor_searches_t
     from podsearch.errors import QueryError
     from podsearch.index.vectors import VectorTable
 
-    encoder = pipelines._query_encoder()
-    query = encoder.query
-    threads: list[threading.Thread] = []
+    model = SlowModel(pipelines, monkeypatch, 0.5)
     searched: list[int] = []
-
-    def slow_query(text: str) -> Any:
-        threads.append(threading.current_thread())
-        time.sleep(0.5)
-        return query(text)
-
     table_search = VectorTable.search
-    monkeypatch.setattr(encoder, "query", slow_query)
     monkeypatch.setattr(VectorTable, "search", lambda *args: searched.append(1) or table_search(*args))
     began = time.monotonic()
     with pytest.raises(QueryError):
         pipelines.search("pipeline weekend", mode="hybrid", speaker="nobody of that name")
     assert time.monotonic() - began < 0.4  # the error came while the model still ran
-    assert threads and threads[0].is_alive()
-    threads[0].join()
+    assert model.threads and model.threads[0].is_alive()
+    model.threads[0].join()
     assert searched == []  # called off: the thread read nothing of the index
 
 
@@ -371,25 +364,16 @@ def test_the_vector_thread_never_outlives_a_search_that_failed(
     # retry after a concurrent commit does: the thread reading that generation's vectors must be done
     from podsearch.query import pipeline
 
-    encoder = pipelines._query_encoder()
-    query = encoder.query
-    threads: list[threading.Thread] = []
-
-    def slow_query(text: str) -> Any:
-        threads.append(threading.current_thread())
-        time.sleep(0.3)
-        return query(text)
+    model = SlowModel(pipelines, monkeypatch, 0.3)
 
     def failing_first_stage(*args: Any) -> Any:
-        while not threads:
-            time.sleep(0.001)
+        model.entered.wait(5)
         raise OSError("the disk went away")
 
-    monkeypatch.setattr(encoder, "query", slow_query)
     monkeypatch.setattr(pipeline, "first_stage", failing_first_stage)
     with pytest.raises(OSError, match="the disk went away"):
         pipelines.search("pipeline weekend", mode="hybrid")
-    assert threads and not threads[0].is_alive()
+    assert model.threads and not model.threads[0].is_alive()
 
 
 def test_the_words_best_hits_are_made_while_the_vectors_are_searched_and_not_made_again(
@@ -397,26 +381,19 @@ def test_the_words_best_hits_are_made_while_the_vectors_are_searched_and_not_mad
 ) -> None:
     from podsearch.query import hits
 
-    encoder = pipelines._query_encoder()
-    query, make_hit = encoder.query, hits.make_hit
-    embedded: list[float] = []
+    model = SlowModel(pipelines, monkeypatch, 0.3)  # the search waits for it once it has re-scored
+    make_hit = hits.make_hit
     made: list[tuple[int, float]] = []
-
-    def slow_query(text: str) -> Any:
-        time.sleep(0.3)  # the search waits for it once it has re-scored the words' candidates
-        embedded.append(time.monotonic())
-        return query(text)
 
     def counted(catalog: Any, read: Any, doc: int, *args: Any) -> Any:
         made.append((doc, time.monotonic()))
         return make_hit(catalog, read, doc, *args)
 
-    monkeypatch.setattr(encoder, "query", slow_query)
     monkeypatch.setattr(hits, "make_hit", counted)
     fresh = pipelines.search("pipeline weekend", mode="hybrid", limit=5)
     docs = [doc for doc, _ in made]
     assert len(docs) == len(set(docs))  # none made twice
-    assert sum(1 for _, when in made if when < embedded[0]) >= 3  # made ahead, while the model ran
+    assert sum(1 for _, when in made if when < model.ended[0]) >= 3  # made ahead, while the model ran
     monkeypatch.setattr(hits.HitMaker, "ahead", lambda *args: None)
     assert pipelines.search("pipeline weekend", mode="hybrid", limit=5).hits == fresh.hits
 

@@ -37,7 +37,8 @@ import gc
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import accumulate
 from operator import sub
 from pickle import dumps
@@ -468,6 +469,28 @@ def open_lazy_files(reader: Any) -> None:
             perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
         if field.column_type:
             perdoc._cached_reader(name, field.column_type)
+
+
+def stored_fields_reader(leaves: Sequence[tuple[Any, int]]) -> Callable[[int], dict[str, Any]]:
+    """What each document of a generation (its segments' readers and their first document numbers)
+    stores, read from the segment's stored-fields column.
+
+    Whoosh's own path finds the segment again and filters every field through the schema on
+    each call: 7–8 µs a read against 4–4.5 here, and a search reads dozens. The columns were
+    opened with the generation (:func:`open_lazy_files`).
+    """
+    offsets = [offset for _, offset in leaves]
+    columns = []
+    for reader, _ in leaves:
+        perdoc = getattr(reader, "_perdoc", None)  # an empty index has no segment files
+        columns.append(perdoc._cached_reader("_stored", STORED_COLUMN) if perdoc is not None else None)
+
+    def read(doc: int) -> dict[str, Any]:
+        leaf = bisect_right(offsets, doc) - 1
+        column = columns[leaf]
+        return (column[doc - offsets[leaf]] if column is not None else None) or {}
+
+    return read
 
 
 def posting_blocks(reader: Any, field: str, word: str) -> Iterator[tuple[Iterable[int], Sequence[float]]]:

@@ -416,3 +416,30 @@ def test_hits_made_ahead_stop_when_the_search_can_go_on(pipelines: podsearch.Ind
 
     count, ahead, fresh = pipelines._read(run)
     assert count == 2 and ahead == fresh  # two made before it could go on, each as a fresh one with its score
+
+
+def test_hybrid_searches_from_several_threads_answer_as_one_thread_does(pipelines: podsearch.Index) -> None:
+    # each search runs its own vector thread, hands it its rows and settles it: shared, one index
+    # and one model must give every thread what a lone search gives, and leave no thread behind
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podsearch.errors import QueryError
+
+    queries = ["pipeline weekend", "data between systems", "pipe* weekend", "hobbies", "pipeline weekend"]
+    expected = {query: pipelines.search(query, mode="hybrid").hits for query in queries}
+
+    def run(round_: int) -> list[bool]:
+        same = []
+        for query in queries[round_ % len(queries) :] + queries[: round_ % len(queries)]:
+            same.append(pipelines.search(query, mode="hybrid").hits == expected[query])
+            with pytest.raises(QueryError):  # a query called off after its model started
+                pipelines.search(query, mode="hybrid", speaker="nobody of that name")
+        return same
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = [same for result in pool.map(run, range(8)) for same in result]
+    assert len(outcomes) == 40 and all(outcomes)
+    deadline = time.monotonic() + 5
+    while any(thread.name == "podsearch-meaning" for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, "a vector thread outlived its search"
+        time.sleep(0.01)

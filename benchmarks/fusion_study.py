@@ -133,7 +133,7 @@ def capture(index: podsearch.Index, queries: Sequence[Q.Query], pool: int, more:
         layout = hybrid.row_documents(context, table)
         docs = layout.docs
         valid = np.flatnonzero(layout.placed)
-        vector = np.asarray(started.result().query, dtype=np.float32)
+        vector = np.asarray(started.found.result().query, dtype=np.float32)
         own = dense @ vector
         union: dict[int, float] = {}
         for matrix in matrices:
